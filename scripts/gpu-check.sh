@@ -38,9 +38,11 @@ run)
   java="$gpu/jdk/bin/java"
   flags="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee "$out/gpu.txt" || true
+  cp=$gpu/test-classes
+  for j in "$gpu"/lib/*.jar; do cp=$cp:$j; done   # the console launcher does not expand lib/*
   set +e
   "$java" $flags -Dxlstm.fixtures="$gpu/fixtures" -jar "$gpu/junit-platform-console-standalone.jar" execute \
-    --class-path "$gpu/test-classes:$gpu/lib/*" --select-package org.xlstm.jvm.cuda \
+    --class-path "$cp" --select-package org.xlstm.jvm.cuda \
     --details=tree --reports-dir="$out/junit" 2>&1 | tee "$out/gpu-tests.txt" | tail -n 60
   rc=${PIPESTATUS[0]}
   set -e
