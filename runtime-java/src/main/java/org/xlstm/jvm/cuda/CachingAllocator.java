@@ -45,7 +45,7 @@ public final class CachingAllocator {
     }
 
     synchronized void release(DeviceBuffer b) {
-        free.computeIfAbsent(b.capacity(), k -> new ArrayDeque<>()).push(b.ptr());
+        free.computeIfAbsent(b.capacity(), k -> new ArrayDeque<>()).push(b.rawPtr());
         cachedBytes += b.capacity();
         liveBytes -= b.capacity();
     }

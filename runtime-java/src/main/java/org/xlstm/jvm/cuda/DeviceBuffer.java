@@ -26,6 +26,9 @@ public final class DeviceBuffer implements AutoCloseable {
 
     public long bytes() { return bytes; }
 
+    /** The address without the use-after-close check, for the allocator taking the block back. */
+    long rawPtr() { return ptr; }
+
     long capacity() { return capacity; }
 
     @Override
