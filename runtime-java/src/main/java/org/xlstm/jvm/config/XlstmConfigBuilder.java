@@ -1,7 +1,6 @@
 package org.xlstm.jvm.config;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,7 +26,7 @@ public final class XlstmConfigBuilder {
     private boolean tieWeights;
     private boolean weightDecayOnEmbedding;
     private boolean addEmbeddingDropout;
-    private final Map<String, Object> extras = new HashMap<>();
+    private final Map<String, Object> extras = new java.util.LinkedHashMap<>();
 
     public XlstmConfigBuilder() {}
 
