@@ -30,10 +30,10 @@ class FeedForwardScope internal constructor(start: FeedForwardConfig) {
     val SILU = Activation.SWISH
     val SELU = Activation.SELU
 
-    private val extras = LinkedHashMap<String, Any>(start.extras())
+    private val extras = LinkedHashMap<String, Any?>(start.extras())
 
     /** An official field carried through unchanged. */
-    fun extra(officialKey: String, value: Any) { extras[officialKey] = value }
+    fun extra(officialKey: String, value: Any?) { extras[officialKey] = value }
 
     internal fun build() = FeedForwardConfig(projFactor, activation, bias, roundProjUpDimUp, roundProjUpToMultipleOf,
         extras)

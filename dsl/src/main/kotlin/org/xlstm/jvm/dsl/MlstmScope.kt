@@ -23,10 +23,10 @@ class MlstmScope internal constructor(start: MlstmLayerConfig) {
     /** `round_proj_up_to_multiple_of`. */
     var roundProjUpToMultipleOf: Int = start.roundProjUpToMultipleOf()
 
-    private val extras = LinkedHashMap<String, Any>(start.extras())
+    private val extras = LinkedHashMap<String, Any?>(start.extras())
 
     /** An official field of the layer carried through unchanged (kernel tuning; no effect on the math). */
-    fun extra(officialKey: String, value: Any) { extras[officialKey] = value }
+    fun extra(officialKey: String, value: Any?) { extras[officialKey] = value }
 
     internal fun build() = MlstmLayerConfig(heads, projFactor, convKernel, qkvBlockSize, roundProjUpDimUp,
         roundProjUpToMultipleOf, extras)

@@ -37,7 +37,7 @@ class SlstmScope internal constructor(start: SlstmLayerConfig, startFeedForward:
     val CUDA = SlstmBackend.CUDA
     val VANILLA = SlstmBackend.VANILLA
 
-    private val extras = LinkedHashMap<String, Any>(start.extras())
+    private val extras = LinkedHashMap<String, Any?>(start.extras())
 
     /** The gated feed-forward after the sLSTM layer; starts from the current one (or the official default). */
     fun feedForward(configure: FeedForwardScope.() -> Unit) {
@@ -48,7 +48,7 @@ class SlstmScope internal constructor(start: SlstmLayerConfig, startFeedForward:
     fun noFeedForward() { feedForward = null }
 
     /** An official field of the layer carried through unchanged (kernel tuning; no effect on the math). */
-    fun extra(officialKey: String, value: Any) { extras[officialKey] = value }
+    fun extra(officialKey: String, value: Any?) { extras[officialKey] = value }
 
     internal fun buildLayer() = SlstmLayerConfig(heads, convKernel, backend, biasInit, recurrentWeightInit,
         groupNormWeight, extras)

@@ -63,10 +63,10 @@ class XlstmLargeScope internal constructor() {
     val SINGLE = WeightMode.SINGLE
     val FUSED = WeightMode.FUSED
 
-    private val extras = LinkedHashMap<String, Any>(d.extras())
+    private val extras = LinkedHashMap<String, Any?>(d.extras())
 
     /** An official field carried through unchanged (kernel choices such as `chunkwise_kernel`, `mode`). */
-    fun extra(officialKey: String, value: Any) { extras[officialKey] = value }
+    fun extra(officialKey: String, value: Any?) { extras[officialKey] = value }
 
     internal fun build(): XlstmLargeConfig {
         val b = XlstmLargeConfigBuilder()

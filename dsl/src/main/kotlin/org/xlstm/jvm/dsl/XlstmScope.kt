@@ -57,7 +57,7 @@ class XlstmScope internal constructor() {
     private var mlstmLayer: MlstmLayerConfig = MlstmLayerConfig.DEFAULTS
     private var slstmLayer: SlstmLayerConfig = SlstmLayerConfig.DEFAULTS
     private var feedForward: FeedForwardConfig? = FeedForwardConfig.DEFAULTS
-    private val extras = LinkedHashMap<String, Any>()
+    private val extras = LinkedHashMap<String, Any?>()
 
     /** `count` blocks, with the sLSTM placement given inside, e.g. `blocks(24) { ratio(mLSTM = 7, sLSTM = 1) }`. */
     fun blocks(count: Int, placement: BlocksScope.() -> Unit = {}) {
@@ -84,7 +84,7 @@ class XlstmScope internal constructor() {
     }
 
     /** An official top-level field we carry through unchanged (for tools that read it; no effect on the math). */
-    fun extra(officialKey: String, value: Any) { extras[officialKey] = value }
+    fun extra(officialKey: String, value: Any?) { extras[officialKey] = value }
 
     private fun place(p: Placement) {
         placement?.let {
