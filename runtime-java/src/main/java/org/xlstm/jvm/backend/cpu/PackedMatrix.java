@@ -16,12 +16,16 @@ final class PackedMatrix {
 
     final int k, n, panels;
     final float[] data;
+    /** For narrow products (n below {@link #NARROW}): B column-major, i.e. the (out, in) weight rows, for dot products. */
+    final float[] columns;
+    static final int NARROW = 24;
 
     private PackedMatrix(int k, int n) {
         this.k = k;
         this.n = n;
         this.panels = (n + NR - 1) / NR;
         this.data = new float[Math.multiplyExact(panels * NR, k)];
+        this.columns = n < NARROW ? new float[n * k] : null;
     }
 
     /** From a weight stored (out = n, in = k), as PyTorch's Linear stores it: B = Wᵀ. */
@@ -32,6 +36,7 @@ final class PackedMatrix {
             int base = panel * k * NR + col;
             long src = (long) j * k;
             for (int kk = 0; kk < k; kk++) p.data[base + kk * NR] = w.getAtIndex(ValueLayout.JAVA_FLOAT, src + kk);
+            if (p.columns != null) MemorySegment.copy(w, ValueLayout.JAVA_FLOAT, src * 4, p.columns, j * k, k);
         }
         return p;
     }
@@ -41,7 +46,11 @@ final class PackedMatrix {
         PackedMatrix p = new PackedMatrix(k, n);
         for (int kk = 0; kk < k; kk++)
             for (int j = 0; j < n; j++)
-                p.data[(j / NR) * k * NR + kk * NR + (j % NR)] = b.getAtIndex(ValueLayout.JAVA_FLOAT, (long) kk * n + j);
+            {
+                float v = b.getAtIndex(ValueLayout.JAVA_FLOAT, (long) kk * n + j);
+                p.data[(j / NR) * k * NR + kk * NR + (j % NR)] = v;
+                if (p.columns != null) p.columns[j * k + kk] = v;
+            }
         return p;
     }
 }
