@@ -53,15 +53,15 @@ public interface Ops {
      */
     void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, boolean weightIsOffset, Tensor y);
 
-    /** RMS norm over the last dimension: {@code x·rsqrt(mean(x²) + eps)·weight} (weight may be null). */
-    void rmsNorm(Tensor x, Tensor weight, float eps, Tensor y);
+    /** RMS norm over the last dimension: {@code x·rsqrt(mean(x²) + eps)·weight + bias} (weight, bias may be null). */
+    void rmsNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor y);
 
     /**
      * Layer norm of each head separately (official MultiHeadLayerNorm / group norm with one group per head):
      * x {@code [R, H·DH]}, each DH slice normalised, then scaled per channel by weight {@code [H·DH]} (as offset
-     * when {@code weightIsOffset}).
+     * when {@code weightIsOffset}), plus bias {@code [H·DH]} when not null.
      */
-    void headLayerNorm(Tensor x, int numHeads, Tensor weight, float eps, boolean weightIsOffset, Tensor y);
+    void headLayerNorm(Tensor x, int numHeads, Tensor weight, Tensor bias, float eps, boolean weightIsOffset, Tensor y);
 
     // ---------------------------------------------------------------- elementwise
 

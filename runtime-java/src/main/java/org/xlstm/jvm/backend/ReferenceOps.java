@@ -79,7 +79,7 @@ public final class ReferenceOps implements Ops {
     }
 
     @Override
-    public void rmsNorm(Tensor x, Tensor w, float eps, Tensor y) {
+    public void rmsNorm(Tensor x, Tensor w, Tensor b, float eps, Tensor y) {
         OpChecks.sameShape("rmsNorm", x, y);
         int d = x.cols(), rows = x.rows();
         for (int r = 0; r < rows; r++) {
@@ -87,17 +87,17 @@ public final class ReferenceOps implements Ops {
             double ss = 0;
             for (int j = 0; j < d; j++) ss += rd(x, base + j) * rd(x, base + j);
             double inv = 1.0 / Math.sqrt(ss / d + eps);
-            for (int j = 0; j < d; j++) wr(y, base + j, rd(x, base + j) * inv * (w == null ? 1.0 : rd(w, j)));
+            for (int j = 0; j < d; j++) wr(y, base + j, rd(x, base + j) * inv * (w == null ? 1.0 : rd(w, j)) + (b == null ? 0.0 : rd(b, j)));
         }
     }
 
     @Override
-    public void headLayerNorm(Tensor x, int heads, Tensor w, float eps, boolean offset, Tensor y) {
+    public void headLayerNorm(Tensor x, int heads, Tensor w, Tensor b, float eps, boolean offset, Tensor y) {
         OpChecks.sameShape("headLayerNorm", x, y);
         int d = x.cols(), rows = x.rows(), dh = d / heads;
         if (dh * heads != d) throw new IllegalArgumentException("headLayerNorm: " + d + " channels not divisible by " + heads + " heads");
         for (int r = 0; r < rows; r++)
-            for (int h = 0; h < heads; h++) normalizeSlice(x, y, (long) r * d + (long) h * dh, dh, w, h * dh, null, eps, offset);
+            for (int h = 0; h < heads; h++) normalizeSlice(x, y, (long) r * d + (long) h * dh, dh, w, h * dh, b, eps, offset);
     }
 
     private static void normalizeSlice(Tensor x, Tensor y, long base, int d, Tensor w, int wOff, Tensor b, float eps, boolean offset) {

@@ -89,17 +89,20 @@ class CpuOpsVsReferenceTest {
                 close("layerNorm no weight d=" + d, y2, y1);
             }
             Tensor y1 = Tensor.allocate(arena, 5, d), y2 = Tensor.allocate(arena, 5, d);
-            ref.rmsNorm(x, w, 1e-6f, y1);
-            cpu.rmsNorm(x, w, 1e-6f, y2);
+            ref.rmsNorm(x, w, b, 1e-6f, y1);
+            cpu.rmsNorm(x, w, b, 1e-6f, y2);
             close("rmsNorm d=" + d, y2, y1);
         }
         for (int[] hd : new int[][] {{4, 16}, {2, 7}, {3, 32}}) {
             Tensor x = random(arena, rnd, 2, 6, hd[0] * hd[1]);
-            Tensor w = random(arena, rnd, 0.5, hd[0] * hd[1]);
+            Tensor w = random(arena, rnd, 0.5, hd[0] * hd[1]), b = random(arena, rnd, 0.5, hd[0] * hd[1]);
             Tensor y1 = Tensor.allocate(arena, 6, hd[0] * hd[1]), y2 = Tensor.allocate(arena, 6, hd[0] * hd[1]);
-            ref.headLayerNorm(x, hd[0], w, 1e-5f, true, y1);
-            cpu.headLayerNorm(x, hd[0], w, 1e-5f, true, y2);
+            ref.headLayerNorm(x, hd[0], w, null, 1e-5f, true, y1);
+            cpu.headLayerNorm(x, hd[0], w, null, 1e-5f, true, y2);
             close("headLayerNorm", y2, y1);
+            ref.headLayerNorm(x, hd[0], w, b, 1e-6f, false, y1);
+            cpu.headLayerNorm(x, hd[0], w, b, 1e-6f, false, y2);
+            close("headLayerNorm with bias", y2, y1);
         }
     }
 

@@ -76,22 +76,22 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void rmsNorm(Tensor x, Tensor w, float eps, Tensor y) {
+    public void rmsNorm(Tensor x, Tensor w, Tensor b, float eps, Tensor y) {
         OpChecks.sameShape("rmsNorm", x, y);
         int d = x.cols(), rows = x.rows();
         rowsInParallel(rows, d, r -> Norms.rmsNorm(x.segment(), y.segment(), (long) r * d, d,
-                w == null ? null : w.segment(), eps));
+                w == null ? null : w.segment(), b == null ? null : b.segment(), eps));
     }
 
     @Override
-    public void headLayerNorm(Tensor x, int heads, Tensor w, float eps, boolean offset, Tensor y) {
+    public void headLayerNorm(Tensor x, int heads, Tensor w, Tensor b, float eps, boolean offset, Tensor y) {
         OpChecks.sameShape("headLayerNorm", x, y);
         int d = x.cols(), rows = x.rows(), dh = d / heads;
         if (dh * heads != d) throw new IllegalArgumentException("headLayerNorm: " + d + " channels not divisible by " + heads + " heads");
         rowsInParallel(rows, d, r -> {
             for (int h = 0; h < heads; h++)
                 Norms.layerNorm(x.segment(), y.segment(), (long) r * d + (long) h * dh, dh,
-                        w == null ? null : w.segment(), h * dh, null, eps, offset);
+                        w == null ? null : w.segment(), h * dh, b == null ? null : b.segment(), eps, offset);
         });
     }
 

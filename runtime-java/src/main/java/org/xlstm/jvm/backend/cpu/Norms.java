@@ -56,7 +56,7 @@ final class Norms {
         }
     }
 
-    static void rmsNorm(MemorySegment x, MemorySegment y, long base, int d, MemorySegment w, float eps) {
+    static void rmsNorm(MemorySegment x, MemorySegment y, long base, int d, MemorySegment w, MemorySegment b, float eps) {
         int full = d - d % LANES;
         FloatVector sq = FloatVector.zero(S);
         for (int j = 0; j < full; j += LANES) {
@@ -72,11 +72,13 @@ final class Norms {
         for (int j = 0; j < full; j += LANES) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, (base + j) * 4, ORDER).mul(inv);
             if (w != null) v = v.mul(FloatVector.fromMemorySegment(S, w, (long) j * 4, ORDER));
+            if (b != null) v = v.add(FloatVector.fromMemorySegment(S, b, (long) j * 4, ORDER));
             v.intoMemorySegment(y, (base + j) * 4, ORDER);
         }
         for (int j = full; j < d; j++) {
             float v = x.getAtIndex(F, base + j) * inv;
             if (w != null) v *= w.getAtIndex(F, j);
+            if (b != null) v += b.getAtIndex(F, j);
             y.setAtIndex(F, base + j, v);
         }
     }
