@@ -2,7 +2,7 @@ package org.xlstm.jvm.cli
 
 import kotlin.system.exitProcess
 
+/** Entry point of the `xlstm` launcher. */
 fun main(args: Array<String>) {
-    println("xlstm: placeholder")
-    exitProcess(0)
+    exitProcess(Cli.run(args))
 }

@@ -19,6 +19,12 @@ public class ConfigException extends RuntimeException {
         this(List.of(new ConfigError(field, message)));
     }
 
+    /** For subclasses that frame the same errors differently (e.g. naming the file they came from). */
+    protected ConfigException(String message, List<ConfigError> errors) {
+        super(message);
+        this.errors = List.copyOf(errors);
+    }
+
     public List<ConfigError> errors() { return errors; }
 
     private static String render(List<ConfigError> errors) {

@@ -17,7 +17,7 @@ public record FeedForwardConfig(
     public static final FeedForwardConfig DEFAULTS = new FeedForwardConfig(1.3, Activation.GELU, false, true, 64, Map.of());
 
     public FeedForwardConfig {
-        extras = extras == null ? Map.of() : Map.copyOf(extras);
+        extras = Extras.copyOf(extras);
     }
 
     /** Hidden size u of the feed-forward for embedding dimension D. */

@@ -20,7 +20,7 @@ public record MlstmLayerConfig(
     public static final MlstmLayerConfig DEFAULTS = new MlstmLayerConfig(4, 2.0, 4, 4, true, 64, Map.of());
 
     public MlstmLayerConfig {
-        extras = extras == null ? Map.of() : Map.copyOf(extras);
+        extras = Extras.copyOf(extras);
     }
 
     /** Inner (up-projected) dimension u for embedding dimension D. */

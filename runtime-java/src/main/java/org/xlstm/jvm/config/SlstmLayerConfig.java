@@ -23,7 +23,7 @@ public record SlstmLayerConfig(
             BiasInit.POWERLAW_BLOCKDEPENDENT, RecurrentWeightInit.ZEROS, true, Map.of());
 
     public SlstmLayerConfig {
-        extras = extras == null ? Map.of() : Map.copyOf(extras);
+        extras = Extras.copyOf(extras);
     }
 
     public SlstmLayerConfig withNumHeads(int v) { return new SlstmLayerConfig(v, conv1dKernelSize, backend, biasInit, recurrentWeightInit, groupNormWeight, extras); }

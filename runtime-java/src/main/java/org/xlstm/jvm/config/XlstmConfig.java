@@ -31,7 +31,7 @@ public record XlstmConfig(
 
     public XlstmConfig {
         slstmAt = slstmAt == null ? List.of() : List.copyOf(slstmAt);
-        extras = extras == null ? Map.of() : Map.copyOf(extras);
+        extras = Extras.copyOf(extras);
     }
 
     /** Official defaults for everything but the sizes that have none (vocab size, context length). */

@@ -1,7 +1,6 @@
 package org.xlstm.jvm.config;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,7 +26,7 @@ public final class XlstmConfigBuilder {
     private boolean tieWeights;
     private boolean weightDecayOnEmbedding;
     private boolean addEmbeddingDropout;
-    private final Map<String, Object> extras = new HashMap<>();
+    private final Map<String, Object> extras = new java.util.LinkedHashMap<>();
 
     public XlstmConfigBuilder() {}
 
@@ -91,19 +90,24 @@ public final class XlstmConfigBuilder {
     }
 
     public XlstmConfigBuilder mlstmBlock(MlstmBlockConfig v) { mlstmBlock = v; return this; }
-    public XlstmConfigBuilder mlstm(MlstmLayerConfig v) { mlstmBlock = new MlstmBlockConfig(v); return this; }
+    public XlstmConfigBuilder mlstm(MlstmLayerConfig v) {
+        mlstmBlock = new MlstmBlockConfig(v, mlstmBlock == null ? Map.of() : mlstmBlock.extras());
+        return this;
+    }
     /** No mLSTM block configured: every block is sLSTM, as officially. */
     public XlstmConfigBuilder noMlstm() { mlstmBlock = null; return this; }
     public XlstmConfigBuilder slstmBlock(SlstmBlockConfig v) { slstmBlock = v; return this; }
 
     public XlstmConfigBuilder slstm(SlstmLayerConfig v) {
-        slstmBlock = new SlstmBlockConfig(v, slstmBlock == null ? FeedForwardConfig.DEFAULTS : slstmBlock.feedforward());
+        slstmBlock = slstmBlock == null ? new SlstmBlockConfig(v, FeedForwardConfig.DEFAULTS)
+                : new SlstmBlockConfig(v, slstmBlock.feedforward(), slstmBlock.extras());
         return this;
     }
 
     /** Sets the sLSTM block's feed-forward (configuring a default sLSTM layer if none yet); null removes it. */
     public XlstmConfigBuilder feedForward(FeedForwardConfig v) {
-        slstmBlock = new SlstmBlockConfig(slstmBlock == null ? SlstmLayerConfig.DEFAULTS : slstmBlock.slstm(), v);
+        slstmBlock = slstmBlock == null ? new SlstmBlockConfig(SlstmLayerConfig.DEFAULTS, v)
+                : new SlstmBlockConfig(slstmBlock.slstm(), v, slstmBlock.extras());
         return this;
     }
 

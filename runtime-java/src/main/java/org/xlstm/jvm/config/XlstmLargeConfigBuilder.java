@@ -1,6 +1,5 @@
 package org.xlstm.jvm.config;
 
-import java.util.HashMap;
 import java.util.Map;
 
 /** Fluent Java builder for the xLSTM-7B architecture; {@link #build()} validates. */
@@ -15,7 +14,7 @@ public final class XlstmLargeConfigBuilder {
     private double gateSoftCap = 15.0, outputLogitSoftCap = 30.0, eps = 1e-6;
     private int chunkSize = 64;
     private WeightMode weightMode = WeightMode.SINGLE;
-    private final Map<String, Object> extras = new HashMap<>();
+    private final Map<String, Object> extras = new java.util.LinkedHashMap<>();
 
     public XlstmLargeConfigBuilder() {}
 

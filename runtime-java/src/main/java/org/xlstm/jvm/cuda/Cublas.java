@@ -1,0 +1,107 @@
+package org.xlstm.jvm.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * cuBLAS through FFM, for the matrix products. Our tensors are row-major and Linear weights are stored (out, in),
+ * so the common product is C[M,N] = A[M,K]·B[N,K]ᵀ; cuBLAS is column-major, where that is Cᵀ = B·Aᵀ, i.e.
+ * gemm(T, N, m=N, n=M, k=K, B, K, A, K, C, N). {@link #matmulABt} does that mapping once, here.
+ */
+public final class Cublas implements AutoCloseable {
+    /** cudaDataType_t and cublasComputeType_t values. */
+    public static final int R_32F = 0, R_16F = 2, R_16BF = 14;
+    public static final int COMPUTE_32F = 68, COMPUTE_32F_FAST_TF32 = 77;
+    private static final int OP_N = 0, OP_T = 1, GEMM_DEFAULT = -1;
+
+    private static volatile Handles handles;
+
+    private final CudaContext ctx;
+    private final MemorySegment handle;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment one, zero;
+
+    private record Handles(MethodHandle create, MethodHandle destroy, MethodHandle setStream,
+                           MethodHandle gemmEx, MethodHandle statusName) {}
+
+    private static Handles handles() {
+        Handles h = handles;
+        if (h != null) return h;
+        synchronized (Cublas.class) {
+            if (handles == null) {
+                SymbolLookup lib = NativeLibraries.cublas();
+                Linker l = Linker.nativeLinker();
+                java.util.function.BiFunction<String, FunctionDescriptor, MethodHandle> f = (n, d) -> l.downcallHandle(
+                        lib.find(n).orElseThrow(() -> new CudaUnavailableException("cuBLAS lacks " + n)), d);
+                handles = new Handles(
+                        f.apply("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
+                        f.apply("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
+                        f.apply("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
+                        f.apply("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
+                                JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT,
+                                ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT)),
+                        f.apply("cublasGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT)));
+            }
+            return handles;
+        }
+    }
+
+    public Cublas(CudaContext ctx, CudaStream stream) {
+        this.ctx = ctx;
+        ctx.bind();
+        MemorySegment p = arena.allocate(ADDRESS);
+        check("cublasCreate", call(handles().create(), p));
+        handle = p.get(ADDRESS, 0);
+        if (stream != null) check("cublasSetStream", call(handles().setStream(), handle, stream.handle()));
+        one = arena.allocateFrom(JAVA_FLOAT, 1f);
+        zero = arena.allocateFrom(JAVA_FLOAT, 0f);
+    }
+
+    private static int call(MethodHandle h, Object... args) {
+        try {
+            return (int) h.invokeWithArguments(args);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cuBLAS call failed: " + t, t);
+        }
+    }
+
+    private void check(String what, int status) {
+        if (status == 0) return;
+        String name;
+        try {
+            name = ((MemorySegment) handles().statusName().invokeWithArguments(status)).reinterpret(128).getString(0);
+        } catch (Throwable t) {
+            name = "CUBLAS_STATUS_" + status;
+        }
+        throw new CudaException(status, name, what);
+    }
+
+    /** C[M,N] = A[M,K]·B[N,K]ᵀ (+ C if accumulate), float32; {@code tf32} lets the tensor cores round inputs to tf32. */
+    public void matmulABt(int m, int n, int k, long a, long b, long c, boolean accumulate, boolean tf32) {
+        gemmEx(m, n, k, a, R_32F, b, R_32F, c, R_32F, accumulate, tf32 ? COMPUTE_32F_FAST_TF32 : COMPUTE_32F);
+    }
+
+    /** As {@link #matmulABt} with explicit storage types (e.g. bf16 inputs, fp32 output) and compute type. */
+    public void gemmEx(int m, int n, int k, long a, int aType, long b, int bType, long c, int cType, boolean accumulate,
+                       int computeType) {
+        ctx.bind();
+        check("cublasGemmEx(m=" + m + ", n=" + n + ", k=" + k + ")", call(handles().gemmEx(), handle, OP_T, OP_N, n, m, k,
+                one, b, bType, k, a, aType, k, accumulate ? one : zero, c, cType, n, computeType, GEMM_DEFAULT));
+    }
+
+    @Override
+    public void close() {
+        ctx.bind();
+        check("cublasDestroy", call(handles().destroy(), handle));
+        arena.close();
+    }
+}

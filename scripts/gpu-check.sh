@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# GPU checks for a machine with an NVIDIA GPU but possibly no Java and no network.
+#
+#   scripts/gpu-check.sh package        # here (needs JDK 25 + Maven): builds everything into .gpu/ (about 60 MB; the device carry limit is 64 MiB)
+#   scripts/gpu-check.sh run [OUT]      # there: runs the GPU tests (and, when present, conformance/bench on cuda)
+#
+# With the device tool: package here, then run with carry [".gpu"] and the command `scripts/gpu-check.sh run $OUT`.
+# On CI (no GPU) the same tests are part of ./mvn25 verify and skip with a message.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+gpu=$root/.gpu
+cmd=${1:-}
+
+case "$cmd" in
+package)
+  cd "$root"
+  ./mvn25 -q -B -DskipTests package
+  rm -rf "$gpu"; mkdir -p "$gpu/lib" "$gpu/test-classes"
+  bash "$root/../shared/tools/device-jdk.sh" "$gpu/jdk" >/dev/null
+  # Runtime jars only: the Kotlin compiler (recipe scripts) stays home; commands take config.json / checkpoint dirs.
+  cp dsl/target/xlstm-dsl.jar "$gpu/lib/"
+  for j in dsl/target/lib/*.jar; do
+    case "$(basename "$j")" in kotlin-compiler-*|kotlin-scripting-compiler-*|kotlin-main-kts-*|kotlin-daemon-*|kotlin-build-tools-*|kotlin-reflect-*|kotlinx-coroutines-*) ;;
+      *) cp "$j" "$gpu/lib/" ;;
+    esac
+  done
+  cp -r runtime-java/target/test-classes/. "$gpu/test-classes/"
+  ./mvn25 -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.13.4 \
+    -DoutputDirectory="$gpu" -Dmdep.stripVersion=true
+  # test dependencies of the runtime tests (JUnit is inside the console jar)
+  fixtures=${XLSTM_FIXTURES:-$root/../shared/fixtures}
+  [ -d "$fixtures" ] && cp -r "$fixtures" "$gpu/fixtures"
+  du -sh "$gpu"
+  ;;
+run)
+  out=${2:-${OUT:-/tmp/gpu-out}}
+  mkdir -p "$out"
+  java="$gpu/jdk/bin/java"
+  flags="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee "$out/gpu.txt" || true
+  cp=$gpu/test-classes
+  for j in "$gpu"/lib/*.jar; do cp=$cp:$j; done   # the console launcher does not expand lib/*
+  set +e
+  "$java" $flags -Dxlstm.fixtures="$gpu/fixtures" -jar "$gpu/junit-platform-console-standalone.jar" execute \
+    --class-path "$cp" --select-package org.xlstm.jvm.cuda \
+    --details=tree --reports-dir="$out/junit" 2>&1 | tee "$out/gpu-tests.txt" | tail -n 60
+  rc=${PIPESTATUS[0]}
+  set -e
+  exit "$rc"
+  ;;
+*)
+  sed -n '2,9p' "$0"; exit 2 ;;
+esac
