@@ -7,13 +7,14 @@ import io.kotest.matchers.string.shouldNotContain
 import io.kotest.matchers.string.shouldStartWith
 import org.xlstm.jvm.config.OfficialConfigs
 import org.xlstm.jvm.dsl.Recipes
+import org.xlstm.jvm.dsl.TestPaths
 import java.nio.file.Files
 import java.nio.file.Path
 import kotlin.io.path.writeText
 
 class ConfigCommandSpec : FunSpec({
-    val repo = Path.of(System.getProperty("xlstm.repo", "..")).toAbsolutePath()
-    val fixtures = Path.of(System.getProperty("xlstm.fixtures", "../../shared/fixtures"))
+    val repo = TestPaths.repo
+    val fixtures by lazy { TestPaths.fixtures }
     val tmp = Files.createTempDirectory("config-command")
 
     test("a recipe prints as the official JSON that reads back to the same model") {

@@ -9,6 +9,7 @@ import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.string.shouldStartWith
 import org.xlstm.jvm.config.OfficialConfigs
 import org.xlstm.jvm.config.XlstmConfig
+import org.xlstm.jvm.dsl.TestPaths
 import org.xlstm.jvm.io.SafeTensors
 import java.nio.file.Files
 import java.nio.file.Path
@@ -16,8 +17,8 @@ import kotlin.io.path.isDirectory
 import kotlin.io.path.writeText
 
 class SummaryCommandSpec : FunSpec({
-    val repo = Path.of(System.getProperty("xlstm.repo", "..")).toAbsolutePath()
-    val fixtures = Path.of(System.getProperty("xlstm.fixtures", "../../shared/fixtures"))
+    val repo = TestPaths.repo
+    val fixtures by lazy { TestPaths.fixtures }
     val json = ObjectMapper()
 
     /** Distinct parameters stored in a checkpoint: every tensor once, a tied lm_head not again. */

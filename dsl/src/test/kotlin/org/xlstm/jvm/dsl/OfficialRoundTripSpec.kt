@@ -10,7 +10,7 @@ import java.nio.file.Path
 
 /** What the DSL builds is what the official layout says: recipes survive writing and reading back unchanged. */
 class OfficialRoundTripSpec : FunSpec({
-    val fixtures = Path.of(System.getProperty("xlstm.fixtures", "../../shared/fixtures"))
+    val fixtures by lazy { TestPaths.fixtures }
 
     test("every recipe survives official JSON and YAML unchanged") {
         for (file in allRecipes()) {
