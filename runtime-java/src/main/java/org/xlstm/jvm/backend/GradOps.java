@@ -23,6 +23,13 @@ import org.xlstm.jvm.tensor.Tensor;
 public interface GradOps {
     String name();
 
+    /** The backward backend that goes with a forward one: the reference with the reference, the CPU one with the CPU one. */
+    static GradOps forOps(Ops ops) {
+        if (ops instanceof ReferenceOps) return new ReferenceGradOps();
+        if (ops instanceof org.xlstm.jvm.backend.cpu.CpuOps) return new org.xlstm.jvm.backend.cpu.CpuGradOps();
+        throw new IllegalArgumentException("no backward pass for the " + ops.name() + " backend");
+    }
+
     // ---------------------------------------------------------------- dense algebra
 
     /**
@@ -102,6 +109,14 @@ public interface GradOps {
      */
     void slstmBackward(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias, Tensor dy,
                        Tensor dxi, Tensor dxf, Tensor dxz, Tensor dxo, Tensor dr, Tensor dbias);
+
+    // ---------------------------------------------------------------- regularisation
+
+    /**
+     * Inverted dropout: {@code y = x·keep/(1 − p)} with keep decided per element by {@link DropoutMask} from
+     * {@code seed} (y may alias x). Linear in x with a fixed mask, so the same call on a gradient is its backward.
+     */
+    void dropout(Tensor x, float p, long seed, Tensor y);
 
     // ---------------------------------------------------------------- loss
 

@@ -667,6 +667,15 @@ public final class ReferenceGradOps implements GradOps {
             }
     }
 
+    // ---------------------------------------------------------------- regularisation
+
+    @Override
+    public void dropout(Tensor x, float p, long seed, Tensor y) {
+        OpChecks.sameShape("dropout", x, y);
+        double scale = 1.0 / (1.0 - p);
+        for (long i = 0; i < x.size(); i++) wr(y, i, DropoutMask.keep(seed, i, p) ? rd(x, i) * scale : 0.0);
+    }
+
     // ---------------------------------------------------------------- loss
 
     @Override

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import org.xlstm.jvm.backend.DropoutMask;
 import org.xlstm.jvm.backend.GradChecks;
 import org.xlstm.jvm.backend.GradOps;
 import org.xlstm.jvm.backend.MlstmShapes;
@@ -281,6 +282,19 @@ public final class CpuGradOps implements GradOps {
         SlstmBackward.run(xi, xf, xz, xo, r, bias, dy, dxi, dxf, dxz, dxo, dr, dbias);
     }
 
+    // ---------------------------------------------------------------- regularisation
+
+    @Override
+    public void dropout(Tensor x, float p, long seed, Tensor y) {
+        OpChecks.sameShape("dropout", x, y);
+        MemorySegment xs = x.segment(), ys = y.segment();
+        float scale = (float) (1.0 / (1.0 - p));
+        pieces(x.size(), (from, to) -> {
+            for (long i = from; i < to; i++)
+                ys.setAtIndex(F, i, DropoutMask.keep(seed, i, p) ? xs.getAtIndex(F, i) * scale : 0f);
+        });
+    }
+
     // ---------------------------------------------------------------- loss
 
     @Override
@@ -314,7 +328,7 @@ public final class CpuGradOps implements GradOps {
                     if (i + LANES > end) e = e.blend(0f, S.indexInRange(0, (int) (end - i)).not());
                     sum = sum.add(e);
                 }
-                double z = sum.reduceLanes(VectorOperators.ADD);
+                double z = VectorGrads.sum(sum);
                 double logZ = max + Math.log(z);
                 perRow[r] = logZ - ls.getAtIndex(F, base + target);
                 if (ds != null) {

@@ -232,7 +232,7 @@ final class MlstmBackward {
                     for (int e = 0; e < dvp; e += LANES)
                         dd = FloatVector.fromArray(S, dC, co + e).fma(FloatVector.fromArray(S, cs, cBase + co + e), dd);
                 }
-                double dDecay = dd.reduceLanes(VectorOperators.ADD);
+                double dDecay = VectorGrads.sum(dd);
                 for (int x = 0; x < dk; x++) dDecay += (double) dn[x] * ns[nBase + x];
                 if (decay != 0f) {
                     double l = dDecay * decay;
@@ -257,7 +257,7 @@ final class MlstmBackward {
                         dot = t.fma(FloatVector.fromArray(S, kc, u * dkp + x), dot);
                         t.fma(wv, FloatVector.fromArray(S, dkc, u * dkp + x)).intoArray(dkc, u * dkp + x);
                     }
-                    double l = (double) dot.reduceLanes(VectorOperators.ADD) * wu;
+                    double l = (double) VectorGrads.sum(dot) * wu;
                     dg += l;
                     da[u] += l;
                     dmNew -= l;
@@ -314,7 +314,7 @@ final class MlstmBackward {
                     ev.intoArray(eRow, u0);
                     denV = denV.add(ev);
                 }
-                float den = denV.reduceLanes(VectorOperators.ADD);
+                float den = VectorGrads.sum(denV);
                 for (int d = 0; d < dvp; d += LANES) {
                     FloatVector o = ZERO;
                     for (int u = 0, vo = d; u <= t; u++, vo += dvp)
@@ -346,7 +346,7 @@ final class MlstmBackward {
                     dotHN = gh.fma(FloatVector.fromArray(S, num, d), dotHN);
                     gh.mul(invV).intoArray(dNum, d);
                 }
-                double dNorm = -(double) dotHN.reduceLanes(VectorOperators.ADD) * inv * inv;
+                double dNorm = -(double) VectorGrads.sum(dotHN) * inv * inv;
                 double shAbs = share(Math.abs(den), expNeg);
                 float dDen = (float) (dNorm * shAbs * Math.signum(den));
                 double dStab = -dNorm * (1 - shAbs) * expNeg;
@@ -382,7 +382,7 @@ final class MlstmBackward {
                 if (inter0 && wi != 0f) {
                     FloatVector dw = ZERO;
                     for (int d = 0; d < dvp; d += LANES) dw = FloatVector.fromArray(S, dNum, d).fma(FloatVector.fromArray(S, qcv, d), dw);
-                    double dwI = dw.reduceLanes(VectorOperators.ADD) + (double) dDen * qn;
+                    double dwI = VectorGrads.sum(dw) + (double) dDen * qn;
                     // dq_t += wI·(Cp·dNum + dDen·np)
                     FloatVector wv = FloatVector.broadcast(S, wi);
                     for (int x = 0; x < dkp; x += LANES) {

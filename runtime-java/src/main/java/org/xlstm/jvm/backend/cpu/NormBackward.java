@@ -73,7 +73,7 @@ final class NormBackward {
         int full = d - d % LANES;
         FloatVector acc = FloatVector.zero(S);
         for (int j = 0; j < full; j += LANES) acc = acc.add(FloatVector.fromMemorySegment(S, x, (base + j) * 4, ORDER));
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = VectorGrads.sum(acc);
         for (int j = full; j < d; j++) sum += x.getAtIndex(F, base + j);
         float mean = sum / d;
         FloatVector sq = FloatVector.zero(S);
@@ -81,7 +81,7 @@ final class NormBackward {
             FloatVector c = FloatVector.fromMemorySegment(S, x, (base + j) * 4, ORDER).sub(mean);
             sq = c.fma(c, sq);
         }
-        float ss = sq.reduceLanes(VectorOperators.ADD);
+        float ss = VectorGrads.sum(sq);
         for (int j = full; j < d; j++) {
             float c = x.getAtIndex(F, base + j) - mean;
             ss += c * c;
@@ -103,8 +103,8 @@ final class NormBackward {
             vg = vg.add(gj);
             vgx = gj.fma(FloatVector.fromArray(S, xh, j), vgx);
         }
-        mg = vg.reduceLanes(VectorOperators.ADD);
-        mgx = vgx.reduceLanes(VectorOperators.ADD);
+        mg = VectorGrads.sum(vg);
+        mgx = VectorGrads.sum(vgx);
         for (int j = full; j < d; j++) {
             mg += g[dp + j];
             mgx += g[dp + j] * xh[j];
@@ -131,7 +131,7 @@ final class NormBackward {
             FloatVector v = FloatVector.fromMemorySegment(S, x, (base + j) * 4, ORDER);
             sq = v.fma(v, sq);
         }
-        float ss = sq.reduceLanes(VectorOperators.ADD);
+        float ss = VectorGrads.sum(sq);
         for (int j = full; j < d; j++) {
             float v = x.getAtIndex(F, base + j);
             ss += v * v;
