@@ -69,9 +69,15 @@ public final class Checkpoint {
      * @param aliases    extra state-dict names → the parameter they share (a tied {@code lm_head.weight})
      * @param optimizer  the optimizer whose moments to save, or null
      * @param trainer    the trainer's state, written as trainer.json
+     * @param extraFiles further text files by name (the trainer keeps a copy of metrics.jsonl)
      */
     public record Snapshot(ModelConfig config, String recipe, List<Parameter> parameters, Map<String, String> aliases,
-                           AdamW optimizer, JsonNode trainer) {}
+                           AdamW optimizer, JsonNode trainer, Map<String, String> extraFiles) {
+        public Snapshot(ModelConfig config, String recipe, List<Parameter> parameters, Map<String, String> aliases,
+                        AdamW optimizer, JsonNode trainer) {
+            this(config, recipe, parameters, aliases, optimizer, trainer, Map.of());
+        }
+    }
 
     public static void write(Path dir, Snapshot snapshot) {
         write(dir, snapshot, stage -> {});
@@ -143,6 +149,12 @@ public final class Checkpoint {
             }
             SafeTensorsWriter.write(tmp.resolve(OPTIMIZER), opt, Map.of("step", Long.toString(s.optimizer().steps())));
         }
+        for (var e : s.extraFiles().entrySet()) {
+            String n = e.getKey();
+            if (n.contains("/") || n.contains("\\") || n.startsWith(".") || List.of(CONFIG, RECIPE, MODEL, OPTIMIZER, TRAINER).contains(n))
+                throw new IllegalArgumentException("extra checkpoint file name " + n + " is not a plain new file name");
+            writeText(tmp.resolve(n), e.getValue());
+        }
         writeText(tmp.resolve(TRAINER), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s.trainer()) + "\n");
     }
 
@@ -180,6 +192,9 @@ public final class Checkpoint {
         public Optional<String> configJson() { return readIfPresent(dir.resolve(CONFIG)); }
 
         public Optional<String> recipe() { return readIfPresent(dir.resolve(RECIPE)); }
+
+        /** A further text file written through {@link Snapshot#extraFiles()}. */
+        public Optional<String> text(String name) { return readIfPresent(dir.resolve(name)); }
 
         /**
          * Copies the saved values into {@code parameters}. Every parameter must be there with its shape; the only

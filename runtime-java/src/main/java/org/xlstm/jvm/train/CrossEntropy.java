@@ -93,13 +93,14 @@ public final class CrossEntropy {
         return max;
     }
 
+    /**
+     * Σ exp(x − max) in double with Math.exp. Not the Vector API's EXP: its lanes are computed by different code
+     * before and after the JIT compiles the loop, so the same logits gave losses differing in the last bits within
+     * one run, which breaks bit-identical reruns and resumes.
+     */
     private static double sumExp(MemorySegment x, long base, int n, float max) {
         double sum = 0;
-        int j = 0;
-        for (int upper = S.loopBound(n); j < upper; j += S.length())
-            sum += FloatVector.fromMemorySegment(S, x, (base + j) * 4, NATIVE).sub(max)
-                    .lanewise(VectorOperators.EXP).reduceLanes(VectorOperators.ADD);
-        for (; j < n; j++) sum += Math.exp(x.getAtIndex(Parameter.F32, base + j) - max);
+        for (int j = 0; j < n; j++) sum += Math.exp((double) x.getAtIndex(Parameter.F32, base + j) - max);
         return sum;
     }
 }

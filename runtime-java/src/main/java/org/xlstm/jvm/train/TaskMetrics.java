@@ -20,6 +20,19 @@ public final class TaskMetrics {
     private double lossSum;
     private long scored, correct, sequences, sequencesCorrect;
 
+    /** The running sums, for a checkpoint. */
+    public record State(double lossSum, long scored, long correct, long sequences, long sequencesCorrect) {}
+
+    public State state() { return new State(lossSum, scored, correct, sequences, sequencesCorrect); }
+
+    public void restore(State s) {
+        lossSum = s.lossSum();
+        scored = s.scored();
+        correct = s.correct();
+        sequences = s.sequences();
+        sequencesCorrect = s.sequencesCorrect();
+    }
+
     public record Result(double loss, double accuracy, double sequenceAccuracy, long scoredPositions, long sequences) {}
 
     public void update(float[] logits, Batch batch) {
