@@ -32,6 +32,9 @@ object Cli {
         val root = XlstmCommand()
         val cl = CommandLine(root)
         for (make in subcommands) cl.addSubcommand(make())
+        // `xlstm COMMAND --version` prints the same as `xlstm --version` without each command naming the provider.
+        for (sub in cl.subcommands.values) if (sub.commandSpec.version().isEmpty())
+            sub.commandSpec.versionProvider(VersionProvider())
         cl.out = out
         cl.err = err
         cl.isCaseInsensitiveEnumValuesAllowed = true

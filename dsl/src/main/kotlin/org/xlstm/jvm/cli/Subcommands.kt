@@ -5,4 +5,6 @@ package org.xlstm.jvm.cli
  * `@Command` class (see [SummaryCommand]) plus one line here.
  */
 internal val subcommands: List<() -> Any> = listOf(
+    ::SummaryCommand,
+    ::ConfigCommand,
 )

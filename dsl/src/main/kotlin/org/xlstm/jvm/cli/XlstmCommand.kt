@@ -13,8 +13,8 @@ import picocli.CommandLine.Spec
     versionProvider = VersionProvider::class,
     description = [
         "Compose, inspect, train and run xLSTM networks on the JVM.",
-        "MODEL arguments accept a recipe (*.xlstm.kts), an official config file (.json, .yaml, .yml) " +
-            "or a checkpoint folder holding config.json.",
+        "A MODEL is a recipe (*.xlstm.kts), an official config file (.json, .yaml,",
+        ".yml) or a checkpoint folder holding config.json.",
     ],
     synopsisSubcommandLabel = "COMMAND",
     commandListHeading = "%nCommands:%n",

@@ -1,3 +1,5 @@
+@file:JvmName("Models")
+
 package org.xlstm.jvm.dsl
 
 import org.xlstm.jvm.config.XlstmConfig

@@ -26,6 +26,18 @@ class RootCommandSpec : FunSpec({
         r.out.lineSequence().first() shouldBe "xlstm-jvm " + System.getProperty("xlstm.version")
     }
 
+    test("every command has help and the version") {
+        for (command in listOf("summary", "config")) {
+            xlstm(command, "--help").let {
+                it.exit shouldBe 0
+                it.out shouldStartWith "Usage: xlstm $command"
+                it.out shouldContain "MODEL"
+            }
+            xlstm(command, "--version").out shouldStartWith "xlstm-jvm " + System.getProperty("xlstm.version")
+        }
+        xlstm("--help").out shouldContain "Commands:"
+    }
+
     test("an unknown option is a usage error: exit 2, message and usage on stderr") {
         val r = xlstm("--frobnicate")
         r.exit shouldBe Cli.EXIT_USAGE

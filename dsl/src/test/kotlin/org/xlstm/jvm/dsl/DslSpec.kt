@@ -131,6 +131,17 @@ class DslSpec : FunSpec({
             .errors().map { it.field() } shouldContainExactly listOf("vocab_size")
     }
 
+    test("the validator's rules reach the DSL user with official field paths") {
+        val e = shouldThrow<ConfigException> {
+            xlstm {
+                vocabSize = 8; contextLength = 8; embeddingDim = 64; pattern("ms")
+                mlstm { heads = 5 }            // inner dim 128 does not split into 5 heads
+                slstm { heads = 3 }            // 64 does not split into 3 heads
+            }
+        }
+        e.errors().map { it.field() }.toSet() shouldBe setOf("mlstm_block.mlstm.num_heads", "slstm_block.slstm.num_heads")
+    }
+
     test("xlstmLarge { } is xLSTM-7B; fields override the official defaults") {
         xlstmLarge { } shouldBe XlstmLargeConfig.xlstm7b()
         xlstmLarge { embeddingDim = 4096; heads = 8; blocks = 32; vocabSize = 50304 } shouldBe XlstmLargeConfig.xlstm7b()

@@ -17,8 +17,7 @@ import java.nio.file.Files
 import java.nio.file.Path
 import kotlin.io.path.writeText
 
-/** The repository root (Surefire passes it); recipes live under recipes/. */
-internal val repoRoot: Path = Path.of(System.getProperty("xlstm.repo", "..")).toAbsolutePath().normalize()
+internal val repoRoot: Path get() = TestPaths.repo
 
 internal fun allRecipes(): List<Path> = Files.walk(repoRoot.resolve("recipes")).use { s ->
     s.filter { Recipes.isRecipe(it) }.sorted().toList()
