@@ -1,0 +1,89 @@
+package org.xlstm.jvm.model;
+
+import java.lang.foreign.Arena;
+import org.xlstm.jvm.backend.Ops;
+import org.xlstm.jvm.config.XlstmConfig;
+import org.xlstm.jvm.nn.BlockObserver;
+import org.xlstm.jvm.nn.Embedding;
+import org.xlstm.jvm.nn.Init;
+import org.xlstm.jvm.nn.Linear;
+import org.xlstm.jvm.nn.Mode;
+import org.xlstm.jvm.nn.ParamSource;
+import org.xlstm.jvm.nn.XlstmBlockStack;
+import org.xlstm.jvm.tensor.Tensor;
+import org.xlstm.jvm.tensor.Workspace;
+
+/**
+ * The xLSTM language model (official xLSTMLMModel): token_embedding → blocks → post_blocks_norm → lm_head, the
+ * head sharing the embedding matrix when tie_weights (both names may then appear in a checkpoint).
+ */
+public final class XlstmLmModel implements LanguageModel {
+    /** Chunk length of the chunkwise mLSTM form unless told otherwise. */
+    public static final int DEFAULT_CHUNK = 64;
+
+    private final XlstmConfig config;
+    private final Ops ops;
+    private final Arena arena;
+    private final Workspace ws = new Workspace();
+    private final Embedding embedding;
+    private final XlstmBlockStack stack;
+    private final Linear lmHead;
+    private int[] flat;
+
+    private XlstmLmModel(XlstmConfig config, Ops ops, Arena arena, Embedding embedding, XlstmBlockStack stack, Linear lmHead) {
+        this.config = config;
+        this.ops = ops;
+        this.arena = arena;
+        this.embedding = embedding;
+        this.stack = stack;
+        this.lmHead = lmHead;
+    }
+
+    /** Builds the model from {@code params}; the arena holds the parameters and is closed with the model. */
+    public static XlstmLmModel build(XlstmConfig c, ParamSource params, Ops ops, Arena arena, int chunkSize) {
+        int d = c.embeddingDim(), v = c.vocabSize();
+        Embedding emb = new Embedding(params.get("token_embedding.weight", Init.smallInit(d), v, d));
+        XlstmBlockStack stack = XlstmBlockStack.load(params, c, chunkSize);
+        Linear head;
+        if (c.tieWeights()) {
+            params.allow("lm_head.weight");
+            head = new Linear(emb.table(), null);
+        } else {
+            head = new Linear(params.get("lm_head.weight", Init.smallInit(d), v, d), null);
+        }
+        return new XlstmLmModel(c, ops, arena, emb, stack, head);
+    }
+
+    @Override
+    public XlstmConfig config() { return config; }
+
+    @Override
+    public Ops ops() { return ops; }
+
+    @Override
+    public int vocabSize() { return config.vocabSize(); }
+
+    @Override
+    public ModelState newState(int batch) { return new ModelState(batch, stack.newStates(batch)); }
+
+    @Override
+    public Tensor forward(int[][] tokens, ModelState state, Mode mode, BlockObserver observer) {
+        if (state != null && state.batch() != tokens.length)
+            throw new IllegalArgumentException("state is for batch " + state.batch() + ", tokens have " + tokens.length + " rows");
+        ws.reset();
+        flat = TokenBatch.flatten(tokens, flat);
+        int b = tokens.length, s = tokens[0].length;
+        Tensor x = ws.take(b, s, config.embeddingDim());
+        embedding.forward(ops, flat, x);
+        Tensor h = stack.forward(ops, ws, x, state == null ? null : state.blocks(), mode, observer);
+        Tensor logits = ws.take(b, s, config.vocabSize());
+        lmHead.forward(ops, h, logits);
+        return logits;
+    }
+
+    @Override
+    public void close() {
+        ws.close();
+        arena.close();
+    }
+}

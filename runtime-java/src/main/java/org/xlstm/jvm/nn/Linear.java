@@ -1,0 +1,34 @@
+package org.xlstm.jvm.nn;
+
+import org.xlstm.jvm.backend.Ops;
+import org.xlstm.jvm.tensor.Tensor;
+
+/** y = x·Wᵀ + b with W stored (out, in), as PyTorch's nn.Linear. */
+public final class Linear {
+    private final Tensor weight;
+    private final Tensor bias;
+
+    public Linear(Tensor weight, Tensor bias) {
+        if (weight.rank() != 2) throw new IllegalArgumentException("Linear weight must be (out, in); got " + weight);
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    /** Loads {@code name.weight} (out, in) and, if {@code withBias}, {@code name.bias} (out; initialised to zero). */
+    public static Linear load(ParamSource p, String name, int out, int in, boolean withBias, Init weightInit) {
+        Tensor w = p.get(name + ".weight", weightInit, out, in);
+        Tensor b = withBias ? p.get(name + ".bias", Init.zeros(), out) : null;
+        return new Linear(w, b);
+    }
+
+    public int in() { return weight.dim(1); }
+
+    public int out() { return weight.dim(0); }
+
+    public Tensor weight() { return weight; }
+
+    public Tensor bias() { return bias; }
+
+    /** x {@code [..., in]} → y {@code [..., out]}. */
+    public void forward(Ops ops, Tensor x, Tensor y) { ops.linear(x, weight, bias, y); }
+}

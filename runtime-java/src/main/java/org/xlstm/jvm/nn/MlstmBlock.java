@@ -1,0 +1,37 @@
+package org.xlstm.jvm.nn;
+
+import org.xlstm.jvm.backend.Ops;
+import org.xlstm.jvm.config.MlstmLayerConfig;
+import org.xlstm.jvm.tensor.Tensor;
+import org.xlstm.jvm.tensor.Workspace;
+
+/** mLSTM block (official mLSTMBlock): x + mLSTMLayer(LayerNorm(x)); no feed-forward. */
+public final class MlstmBlock implements Block {
+    private final LayerNorm norm;
+    private final MlstmLayer layer;
+
+    private MlstmBlock(LayerNorm norm, MlstmLayer layer) {
+        this.norm = norm;
+        this.layer = layer;
+    }
+
+    /** @param prefix e.g. {@code xlstm_block_stack.blocks.0} */
+    public static MlstmBlock load(ParamSource p, String prefix, int dim, MlstmLayerConfig c, boolean bias,
+                                  int numBlocks, int chunkSize) {
+        LayerNorm norm = LayerNorm.xlstm(p, prefix + ".xlstm_norm", dim, false);
+        MlstmLayer layer = MlstmLayer.load(p, prefix + ".xlstm", dim, c.innerDim(dim), c.numHeads(),
+                c.conv1dKernelSize(), c.qkvProjBlocksize(), bias, numBlocks, chunkSize);
+        return new MlstmBlock(norm, layer);
+    }
+
+    @Override
+    public BlockState newState(int batch) { return layer.newState(batch); }
+
+    @Override
+    public void forward(Ops ops, Workspace ws, Tensor x, BlockState state, Mode mode, Tensor out) {
+        Tensor n = ws.take(x.shape());
+        norm.forward(ops, x, n);
+        layer.forward(ops, ws, n, (MlstmLayer.State) state, mode, out);
+        ops.add(out, x, out);
+    }
+}

@@ -1,0 +1,76 @@
+package org.xlstm.jvm.nn;
+
+import org.xlstm.jvm.backend.Ops;
+import org.xlstm.jvm.config.Activation;
+import org.xlstm.jvm.config.SlstmLayerConfig;
+import org.xlstm.jvm.tensor.Tensor;
+import org.xlstm.jvm.tensor.Workspace;
+
+/**
+ * The sLSTM layer (official sLSTMLayer): c = SiLU(conv(x)) (or x without convolution); gate inputs from four
+ * headwise projections — note the official naming quirk: the module named {@code fgate} feeds the input gate and
+ * {@code igate} the forget gate (both on c), {@code zgate} and {@code ogate} act on x; the recurrent cell; then
+ * {@code group_norm} (MultiHeadLayerNorm).
+ */
+public final class SlstmLayer {
+    private final CausalConv1d conv; // null without convolution
+    private final LinearHeadwiseExpand fgate, igate, zgate, ogate;
+    private final SlstmCell cell;
+    private final MultiHeadLayerNorm groupNorm;
+    private final int dim;
+
+    private SlstmLayer(CausalConv1d conv, LinearHeadwiseExpand fgate, LinearHeadwiseExpand igate,
+                       LinearHeadwiseExpand zgate, LinearHeadwiseExpand ogate, SlstmCell cell,
+                       MultiHeadLayerNorm groupNorm, int dim) {
+        this.conv = conv;
+        this.fgate = fgate;
+        this.igate = igate;
+        this.zgate = zgate;
+        this.ogate = ogate;
+        this.cell = cell;
+        this.groupNorm = groupNorm;
+        this.dim = dim;
+    }
+
+    public static SlstmLayer load(ParamSource p, String prefix, int dim, SlstmLayerConfig c, int blockIdx, int numBlocks) {
+        int heads = c.numHeads();
+        CausalConv1d conv = c.conv1dKernelSize() > 0 ? CausalConv1d.load(p, prefix + ".conv1d", dim, c.conv1dKernelSize()) : null;
+        Init small = Init.smallInit(dim);
+        LinearHeadwiseExpand fg = LinearHeadwiseExpand.load(p, prefix + ".fgate", dim, heads, false, small);
+        LinearHeadwiseExpand ig = LinearHeadwiseExpand.load(p, prefix + ".igate", dim, heads, false, small);
+        LinearHeadwiseExpand zg = LinearHeadwiseExpand.load(p, prefix + ".zgate", dim, heads, false, small);
+        LinearHeadwiseExpand og = LinearHeadwiseExpand.load(p, prefix + ".ogate", dim, heads, false, small);
+        SlstmCell cell = SlstmCell.load(p, prefix + ".slstm_cell", dim, heads, c.backend(), c.biasInit(),
+                c.recurrentWeightInit(), blockIdx, numBlocks);
+        MultiHeadLayerNorm gn = c.groupNormWeight()
+                ? MultiHeadLayerNorm.xlstm(p, prefix + ".group_norm", heads, dim)
+                : new MultiHeadLayerNorm(null, null, heads, LayerNorm.EPS, true);
+        return new SlstmLayer(conv, fg, ig, zg, og, cell, gn, dim);
+    }
+
+    public State newState(int batch) { return new State(conv == null ? null : conv.newState(batch), cell.newState(batch)); }
+
+    /** x {@code [B, S, D]} (already normalised) → y {@code [B, S, D]}. */
+    public void forward(Ops ops, Workspace ws, Tensor x, State state, Tensor y) {
+        int b = x.dim(0), s = x.dim(1);
+        Tensor c = x;
+        if (conv != null) {
+            c = ws.take(b, s, dim);
+            conv.forward(ops, x, state == null ? null : state.conv(), c);
+            ops.activation(Activation.SWISH, c, c);
+        }
+        Tensor xi = ws.take(b, s, dim), xf = ws.take(b, s, dim), xz = ws.take(b, s, dim), xo = ws.take(b, s, dim);
+        fgate.forward(ops, c, xi); // official quirk: "fgate" feeds the input gate
+        igate.forward(ops, c, xf); // ... and "igate" the forget gate
+        zgate.forward(ops, x, xz);
+        ogate.forward(ops, x, xo);
+        Tensor h = ws.take(b, s, dim);
+        cell.forward(ops, ws, xi, xf, xz, xo, state == null ? null : state.cell(), h);
+        groupNorm.forward(ops, h, y);
+    }
+
+    /** Conv window (null without convolution) and cell memory. */
+    public record State(ConvState conv, SlstmState cell) implements BlockState {
+        public State copy() { return new State(conv == null ? null : conv.copy(), cell.copy()); }
+    }
+}
