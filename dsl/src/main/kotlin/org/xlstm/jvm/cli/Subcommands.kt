@@ -7,4 +7,7 @@ package org.xlstm.jvm.cli
 internal val subcommands: List<() -> Any> = listOf(
     ::SummaryCommand,
     ::ConfigCommand,
+    ::LogitsCommand,
+    ::ConformanceCommand,
+    ::BenchCommand,
 )

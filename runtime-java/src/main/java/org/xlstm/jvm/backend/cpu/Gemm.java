@@ -97,10 +97,10 @@ final class Gemm {
                         s2 = FloatVector.fromArray(S, w, w2 + kk).fma(x, s2);
                         s3 = FloatVector.fromArray(S, w, w3 + kk).fma(x, s3);
                     }
-                    float[] sums = {s0.reduceLanes(jdk.incubator.vector.VectorOperators.ADD),
-                            s1.reduceLanes(jdk.incubator.vector.VectorOperators.ADD),
-                            s2.reduceLanes(jdk.incubator.vector.VectorOperators.ADD),
-                            s3.reduceLanes(jdk.incubator.vector.VectorOperators.ADD)};
+                    float[] sums = {Simd.sum(s0),
+                            Simd.sum(s1),
+                            Simd.sum(s2),
+                            Simd.sum(s3)};
                     for (int j = 0; j < cnt; j++) {
                         float acc = sums[j];
                         int wo = (o + j) * k;

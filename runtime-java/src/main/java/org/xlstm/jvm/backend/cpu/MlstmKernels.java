@@ -9,7 +9,6 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import org.xlstm.jvm.backend.MlstmShapes;
 import org.xlstm.jvm.backend.ScalarMath;
 import org.xlstm.jvm.tensor.Tensor;
@@ -130,7 +129,7 @@ final class MlstmKernels {
                     ev.intoArray(e, u0);
                     denV = denV.add(ev);
                 }
-                float den = denV.reduceLanes(VectorOperators.ADD);
+                float den = Simd.sum(denV);
                 for (int d = 0; d < dvp; d += LANES) {
                     FloatVector o = ZERO;
                     for (int u = 0, vo = d; u <= t; u++, vo += dvp)
