@@ -30,6 +30,13 @@ public record Batch(int[] inputs, int[] targets, int batchSize, int seqLen) {
         }
     }
 
+    /** The inputs as B rows of S ids (the form the model's forward pass takes). */
+    public int[][] inputRows() {
+        int[][] rows = new int[batchSize][];
+        for (int b = 0; b < batchSize; b++) rows[b] = java.util.Arrays.copyOfRange(inputs, b * seqLen, (b + 1) * seqLen);
+        return rows;
+    }
+
     /** Number of positions whose target is scored. */
     public int scoredPositions() {
         int n = 0;

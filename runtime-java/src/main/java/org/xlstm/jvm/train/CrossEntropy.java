@@ -23,6 +23,12 @@ public final class CrossEntropy {
         return lossAndGradient(MemorySegment.ofArray(logits), batch, null);
     }
 
+    /** Tensor form: logits [B, S, V]; {@code dLogits} of the same shape, or null. */
+    public static double lossAndGradient(org.xlstm.jvm.tensor.Tensor logits, Batch batch, org.xlstm.jvm.tensor.Tensor dLogits) {
+        return lossAndGradient(logits.segment().asSlice(0, logits.size() * 4), batch,
+                dLogits == null ? null : dLogits.segment().asSlice(0, dLogits.size() * 4));
+    }
+
     public static double loss(MemorySegment logits, Batch batch) {
         return lossAndGradient(logits, batch, null);
     }

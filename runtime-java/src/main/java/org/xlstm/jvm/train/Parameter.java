@@ -36,6 +36,15 @@ public record Parameter(String name, int[] shape, MemorySegment value, MemorySeg
         return new Parameter(name, shape, MemorySegment.ofArray(value), MemorySegment.ofArray(grad));
     }
 
+    /** A parameter over two engine tensors of one shape: the weight and its gradient. */
+    public static Parameter of(String name, org.xlstm.jvm.tensor.Tensor value, org.xlstm.jvm.tensor.Tensor grad) {
+        if (!Arrays.equals(value.shape(), grad.shape()))
+            throw new IllegalArgumentException(name + ": gradient shape " + Arrays.toString(grad.shape())
+                    + " differs from the parameter's " + Arrays.toString(value.shape()));
+        long bytes = value.size() * 4;  // an empty tensor's segment holds one spare float
+        return new Parameter(name, value.shape(), value.segment().asSlice(0, bytes), grad.segment().asSlice(0, bytes));
+    }
+
     /** Number of elements. */
     public long size() { return value.byteSize() / 4; }
 

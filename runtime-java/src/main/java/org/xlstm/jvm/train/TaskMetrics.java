@@ -39,6 +39,11 @@ public final class TaskMetrics {
         update(MemorySegment.ofArray(logits), batch);
     }
 
+    /** Adds a batch: logits [B, S, V] (or [B·S, V]) as the model's forward pass returns them. */
+    public void update(org.xlstm.jvm.tensor.Tensor logits, Batch batch) {
+        update(logits.segment().asSlice(0, logits.size() * 4), batch);
+    }
+
     /** Adds a batch: logits float32 [B·S, V] row-major, native order (a tensor's segment or a heap array). */
     public void update(MemorySegment logits, Batch batch) {
         int vocab = CrossEntropy.vocabOf(logits, batch);

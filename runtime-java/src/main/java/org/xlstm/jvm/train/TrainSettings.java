@@ -124,6 +124,29 @@ public record TrainSettings(
                 .checkpointEvery(n.get("checkpoint_every").asLong()).outputDir(outputDir).resumeFrom(resumeFrom).build();
     }
 
+    /**
+     * Settings from a fixture's train.json ({@code optimizer} "AdamW", {@code lr}, {@code betas}, {@code eps},
+     * {@code weight_decay}, {@code steps}, {@code lr_schedule} "constant", {@code grad_clip} null or a number): what
+     * the official trajectory was trained with. Batch size comes from the recorded batches; no evaluation, logging
+     * every step, a checkpoint at the end only.
+     */
+    public static TrainSettings fromTrainJson(JsonNode t, int batchSize, Path outputDir) {
+        String opt = t.path("optimizer").asText();
+        if (!opt.equals("AdamW")) throw new IllegalArgumentException("train.json: optimizer '" + opt + "' is not supported (AdamW is)");
+        String schedule = t.path("lr_schedule").asText("constant");
+        Builder b = builder().steps(t.get("steps").asLong()).batchSize(batchSize).lr(t.get("lr").asDouble())
+                .betas(t.get("betas").get(0).asDouble(), t.get("betas").get(1).asDouble()).eps(t.get("eps").asDouble())
+                .weightDecay(t.get("weight_decay").asDouble()).schedule(Schedule.parse(schedule))
+                .gradClip(t.path("grad_clip").isNumber() ? t.get("grad_clip").asDouble() : 0)
+                .evalEvery(0).logEvery(1).checkpointEvery(0).outputDir(outputDir).plot(false);
+        if (t.has("lr_warmup_steps")) b.warmupSteps(t.get("lr_warmup_steps").asLong());
+        else if (b.schedule == Schedule.WARMUP_COSINE) throw new IllegalArgumentException("train.json: warmup_cosine needs lr_warmup_steps");
+        if (t.has("lr_decay_until_steps")) b.decayUntil(t.get("lr_decay_until_steps").asLong());
+        if (t.has("lr_decay_factor")) b.lrDecayFactor(t.get("lr_decay_factor").asDouble());
+        if (t.has("seed")) b.seed(t.get("seed").asLong());
+        return b.build();
+    }
+
     public static final class Builder {
         private long steps = 20000;
         private int batchSize = 256;

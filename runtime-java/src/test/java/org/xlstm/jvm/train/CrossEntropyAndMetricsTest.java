@@ -58,6 +58,27 @@ class CrossEntropyAndMetricsTest {
     }
 
     @Test
+    void tensorFormsAgreeWithArrays() {
+        float[] x = randomLogits(4);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            var logits = org.xlstm.jvm.tensor.Tensor.of(arena, x, 2, 3, V);
+            var grad = org.xlstm.jvm.tensor.Tensor.allocate(arena, 2, 3, V);
+            float[] g = new float[x.length];
+            assertEquals(CrossEntropy.lossAndGradient(MemorySegment.ofArray(x), BATCH, MemorySegment.ofArray(g)),
+                    CrossEntropy.lossAndGradient(logits, BATCH, grad), 0.0);
+            assertArrayEquals(g, grad.toArray());
+            TaskMetrics a = new TaskMetrics(), b = new TaskMetrics();
+            a.update(x, BATCH);
+            b.update(logits, BATCH);
+            assertEquals(a.result(), b.result());
+            Parameter p = Parameter.of("lm_head.weight", logits, grad);
+            assertArrayEquals(new int[] {2, 3, V}, p.shape());
+            assertArrayEquals(x, p.valueArray());
+        }
+        assertArrayEquals(new int[][] {{1, 2, 3}, {4, 5, 6}}, BATCH.inputRows());
+    }
+
+    @Test
     void accuracyCountsScoredPositionsAndSequencesSeparately() {
         float[] x = new float[6 * V];
         // Right at rows 1, 2 (sequence 0 all right), right at row 3, wrong at row 5 (sequence 1 not all right).
