@@ -30,6 +30,12 @@ public final class CheckpointParams implements ParamSource {
     private final Map<String, int[]> requested = new LinkedHashMap<>();
     private final Set<String> allowed = new HashSet<>();
     private final List<String> problems = new ArrayList<>();
+    /**
+     * Other names the same tensor goes by in published checkpoints: the Hugging Face port of xLSTM-7B
+     * ({@code model_type} "xlstm") calls the embedding {@code backbone.embeddings.weight}; the official
+     * {@code xlstm_large} state_dict calls it {@code embedding.weight}. Everything else is named alike.
+     */
+    private static final Map<String, String> ALIASES = Map.of("embedding.weight", "backbone.embeddings.weight");
 
     private final boolean zeroCopy;
 
@@ -56,6 +62,8 @@ public final class CheckpointParams implements ParamSource {
 
     @Override
     public Tensor get(String name, Init init, int... shape) {
+        if (!file.contains(name) && ALIASES.containsKey(name) && file.contains(ALIASES.get(name)))
+            name = ALIASES.get(name);
         requested.put(name, shape.clone());
         if (!file.contains(name)) {
             problems.add("missing tensor '" + name + "': expected shape " + Shapes.format(shape));
