@@ -94,6 +94,31 @@ public final class XlstmModel implements AutoCloseable {
     /** The tokenizer the checkpoint carries, if any. */
     public Optional<Tokenizer> tokenizer() { return Optional.ofNullable(tokenizer); }
 
+    /**
+     * Writes a checkpoint folder the official code can read: {@code config.json} (official layout) and
+     * {@code model.safetensors} (official names; a tied lm_head is written under both names, as the official
+     * state_dict does), atomically per file. {@link #load(Path)} reads it back.
+     */
+    public void save(Path dir) {
+        try {
+            java.nio.file.Files.createDirectories(dir);
+            Map<String, org.xlstm.jvm.io.TensorData> tensors = new LinkedHashMap<>();
+            for (org.xlstm.jvm.config.ParamSpec p : org.xlstm.jvm.config.ParameterShapes.of(config())) {
+                Tensor t = weights.parameter(p.name());
+                if (t == null && p.tiedToOther()) t = weights.parameter("token_embedding.weight");
+                if (t == null) throw new IllegalStateException("no loaded tensor for parameter " + p.name());
+                tensors.put(p.name(), org.xlstm.jvm.io.TensorData.f32(p.shape(), t.toArray()));
+            }
+            org.xlstm.jvm.io.SafeTensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+            Path cfg = dir.resolve("config.json"), tmp = dir.resolve(".config.json.tmp");
+            java.nio.file.Files.writeString(tmp, org.xlstm.jvm.config.OfficialConfigs.toJson(config()));
+            java.nio.file.Files.move(tmp, cfg, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot save to " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     // ------------------------------------------------------------------ forward and state
 
     /** Logits {@code [B][S][V]} of a batch of equal-length rows, from the zero state (parallel/chunkwise form). */
