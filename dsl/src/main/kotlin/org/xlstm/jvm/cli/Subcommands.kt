@@ -7,4 +7,8 @@ package org.xlstm.jvm.cli
 internal val subcommands: List<() -> Any> = listOf(
     ::SummaryCommand,
     ::ConfigCommand,
+    ::LogitsCommand,
+    ::ConformanceCommand,
+    ::BenchCommand,
+    ::GenerateCommand,
 )

@@ -31,7 +31,14 @@ public record XlstmConfig(
 
     public XlstmConfig {
         slstmAt = slstmAt == null ? List.of() : List.copyOf(slstmAt);
+        // Without an mLSTM block every block is sLSTM (the official rule); say so in slstm_at too, so that two
+        // configs of the same architecture are equal however the file spelled it.
+        if (mlstmBlock == null && numBlocks > 0 && !slstmAt.equals(allBlocks(numBlocks))) slstmAt = allBlocks(numBlocks);
         extras = Extras.copyOf(extras);
+    }
+
+    private static List<Integer> allBlocks(int n) {
+        return java.util.stream.IntStream.range(0, n).boxed().toList();
     }
 
     /** Official defaults for everything but the sizes that have none (vocab size, context length). */

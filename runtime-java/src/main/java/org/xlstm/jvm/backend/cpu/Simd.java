@@ -11,4 +11,16 @@ final class Simd {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int LANES = S.length();
     static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    /**
+     * Sum of the lanes, left to right. {@code reduceLanes(ADD)} leaves the order unspecified, and the JIT's intrinsic
+     * and the interpreter's fallback do differ in the last bit, which would make results depend on warm-up.
+     * {@code tmp} holds at least {@link #LANES} floats.
+     */
+    static float sum(FloatVector v, float[] tmp) {
+        v.intoArray(tmp, 0);
+        float s = tmp[0];
+        for (int i = 1; i < LANES; i++) s += tmp[i];
+        return s;
+    }
 }

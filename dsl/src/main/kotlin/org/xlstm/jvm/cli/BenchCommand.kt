@@ -1,0 +1,161 @@
+package org.xlstm.jvm.cli
+
+import com.fasterxml.jackson.databind.ObjectMapper
+import org.xlstm.jvm.backend.cpu.CpuOps
+import org.xlstm.jvm.backend.cpu.Parallel
+import org.xlstm.jvm.model.LanguageModel
+import org.xlstm.jvm.model.Models
+import org.xlstm.jvm.nn.Mode
+import picocli.CommandLine.Command
+import picocli.CommandLine.Model.CommandSpec
+import picocli.CommandLine.Option
+import picocli.CommandLine.Parameters
+import picocli.CommandLine.Spec
+import java.nio.file.Files
+import java.nio.file.Path
+import java.util.Locale
+import java.util.SplittableRandom
+import java.util.concurrent.Callable
+
+/** `xlstm bench MODEL`: CPU throughput of the forward pass and of batch-1 generation. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = [
+        "Measure on the CPU: forward tokens/s (chunkwise form, BATCH × SEQ random tokens) and batch-1 generation " +
+            "tokens/s (steady-state recurrent steps with greedy argmax), each the median of several runs after " +
+            "warm-up. A recipe or config gets freshly initialised weights (official init, --seed); a checkpoint " +
+            "folder its own.",
+    ],
+)
+class BenchCommand : Callable<Int> {
+    @Spec
+    lateinit var spec: CommandSpec
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = ["Recipe, official config, or checkpoint folder."])
+    lateinit var model: Path
+
+    @Option(names = ["--batch"], paramLabel = "B", defaultValue = "8", description = ["Forward batch size (default 8)."])
+    var batch: Int = 8
+
+    @Option(names = ["--seq"], paramLabel = "S", defaultValue = "256", description = ["Forward sequence length (default 256)."])
+    var seq: Int = 256
+
+    @Option(names = ["--runs"], paramLabel = "N", defaultValue = "7", description = ["Timed runs per measurement (default 7)."])
+    var runs: Int = 7
+
+    @Option(names = ["--warmup"], paramLabel = "N", defaultValue = "10",
+        description = ["Untimed warm-up runs, at least (default 10)."])
+    var warmup: Int = 10
+
+    @Option(names = ["--warmup-seconds"], paramLabel = "SEC", defaultValue = "3",
+        description = ["Keep warming up each measurement until this much time has passed (default 3): the JIT " +
+            "compiles the vector kernels only after seeing them run for a while."])
+    var warmupSeconds: Double = 3.0
+
+    @Option(names = ["--gen-tokens"], paramLabel = "N", defaultValue = "256",
+        description = ["Tokens generated per timed generation run (default 256)."])
+    var genTokens: Int = 256
+
+    @Option(names = ["--seed"], paramLabel = "SEED", defaultValue = "0", description = ["Seed of the initialisation and tokens."])
+    var seed: Long = 0
+
+    @Option(names = ["--json"], description = ["Print one JSON object (forward_tokens_per_s, generate_b1_tokens_per_s, ...)."])
+    var json: Boolean = false
+
+    override fun call(): Int {
+        if (batch < 1 || seq < 1 || runs < 1 || warmup < 0 || genTokens < 1 || warmupSeconds < 0)
+            throw CliException("--batch, --seq, --runs and --gen-tokens must be positive, --warmup and --warmup-seconds non-negative")
+        val source = ModelSource.load(model)
+        val checkpoint = Files.isDirectory(model) && (Files.exists(model.resolve("model.safetensors")) ||
+            Files.exists(model.resolve("model.safetensors.index.json")))
+        val lm = if (checkpoint) Models.load(source.model, model, CpuOps()) else Models.initialized(source.model, seed, CpuOps())
+        lm.use {
+            val forward = benchForward(it)
+            val generate = benchGenerate(it)
+            val out = spec.commandLine().out
+            val result = linkedMapOf<String, Any>(
+                "model" to source.name,
+                "weights" to if (checkpoint) "checkpoint" else "initialized (seed $seed)",
+                "backend" to it.ops().name(),
+                "threads" to Parallel.threads(),
+                "batch" to batch,
+                "seq" to seq,
+                "runs" to runs,
+                "forward_tokens_per_s" to forward,
+                "generate_b1_tokens_per_s" to generate,
+            )
+            if (json) {
+                out.println(ObjectMapper().writeValueAsString(result))
+            } else {
+                out.println("model      ${source.name} (${result["weights"]})")
+                out.println("backend    ${result["backend"]}")
+                out.println(String.format(Locale.ROOT, "forward    %,.0f tokens/s  (batch %d × %d tokens, chunkwise, median of %d)",
+                    forward, batch, seq, runs))
+                out.println(String.format(Locale.ROOT, "generate   %,.0f tokens/s  (batch 1, %d steps per run, median of %d)",
+                    generate, genTokens, runs))
+            }
+            out.flush()
+        }
+        return Cli.EXIT_OK
+    }
+
+    private fun randomTokens(rows: Int, cols: Int, vocab: Int): Array<IntArray> {
+        val r = SplittableRandom(seed + 1)
+        return Array(rows) { IntArray(cols) { r.nextInt(vocab) } }
+    }
+
+    private fun benchForward(lm: LanguageModel): Double {
+        val tokens = randomTokens(batch, seq, lm.vocabSize())
+        warm { lm.forward(tokens, Mode.CHUNKWISE) }
+        val times = DoubleArray(runs) {
+            val t0 = System.nanoTime()
+            lm.forward(tokens, Mode.CHUNKWISE)
+            (System.nanoTime() - t0) / 1e9
+        }
+        return batch * seq / median(times)
+    }
+
+    /** Greedy generation from a short prefilled prompt; each timed run continues the same state. */
+    private fun benchGenerate(lm: LanguageModel): Double {
+        val state = lm.newState(1)
+        val prompt = randomTokens(1, 16, lm.vocabSize())
+        var logits = lm.forward(prompt, state, Mode.CHUNKWISE, null)
+        val next = arrayOf(IntArray(1))
+        val v = lm.vocabSize()
+        var last = (prompt[0].size - 1).toLong() * v
+        fun step() {
+            var best = 0
+            var bestV = logits.get(last)
+            for (j in 1 until v) {
+                val x = logits.get(last + j)
+                if (x > bestV) { bestV = x; best = j }
+            }
+            next[0][0] = best
+            logits = lm.forward(next, state, Mode.STEP, null)
+            last = 0
+        }
+        warm { repeat(16) { step() } }
+        val times = DoubleArray(runs) {
+            val t0 = System.nanoTime()
+            repeat(genTokens) { step() }
+            (System.nanoTime() - t0) / 1e9
+        }
+        return genTokens / median(times)
+    }
+
+    /** Runs [body] at least [warmup] times and until [warmupSeconds] have passed. */
+    private fun warm(body: () -> Unit) {
+        val end = System.nanoTime() + (warmupSeconds * 1e9).toLong()
+        var i = 0
+        while (i < warmup || System.nanoTime() < end) {
+            body()
+            i++
+        }
+    }
+
+    private fun median(xs: DoubleArray): Double {
+        val s = xs.sorted()
+        return if (s.size % 2 == 1) s[s.size / 2] else (s[s.size / 2 - 1] + s[s.size / 2]) / 2
+    }
+}

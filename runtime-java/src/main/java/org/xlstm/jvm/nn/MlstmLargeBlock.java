@@ -1,0 +1,61 @@
+package org.xlstm.jvm.nn;
+
+import org.xlstm.jvm.backend.Ops;
+import org.xlstm.jvm.config.Activation;
+import org.xlstm.jvm.config.WeightMode;
+import org.xlstm.jvm.config.XlstmLargeConfig;
+import org.xlstm.jvm.tensor.Tensor;
+import org.xlstm.jvm.tensor.Workspace;
+
+/**
+ * xLSTM-7B block (official xlstm_large mLSTMBlock): x + mLSTMLayer(RMSNorm(x)), then x + FFN(RMSNorm(x)) with the
+ * SiLU-gated feed-forward {@code proj_up_gate}, {@code proj_up} → {@code proj_down} (fused mode: {@code proj_up_gate_z}).
+ */
+public final class MlstmLargeBlock implements Block {
+    private final RmsNorm normMlstm, normFfn;
+    private final MlstmLargeLayer layer;
+    private final GatedFeedForward ffn;
+
+    private MlstmLargeBlock(RmsNorm normMlstm, MlstmLargeLayer layer, RmsNorm normFfn, GatedFeedForward ffn) {
+        this.normMlstm = normMlstm;
+        this.layer = layer;
+        this.normFfn = normFfn;
+        this.ffn = ffn;
+    }
+
+    /** @param prefix e.g. {@code backbone.blocks.0} */
+    public static MlstmLargeBlock load(ParamSource p, String prefix, XlstmLargeConfig c, int chunkSize) {
+        int d = c.embeddingDim(), h = c.ffnHiddenDim();
+        float eps = (float) c.normEps();
+        boolean bias = c.useBias();
+        RmsNorm n1 = RmsNorm.load(p, prefix + ".norm_mlstm", d, eps, bias);
+        MlstmLargeLayer layer = MlstmLargeLayer.load(p, prefix + ".mlstm_layer", c, chunkSize);
+        RmsNorm n2 = RmsNorm.load(p, prefix + ".norm_ffn", d, eps, bias);
+        Linear gate, up;
+        if (c.weightMode() == WeightMode.FUSED) {
+            Linear gz = Linear.load(p, prefix + ".ffn.proj_up_gate_z", 2 * h, d, bias, Init.torchDefault(d));
+            gate = new Linear(Rows.copy(p.arena(), gz.weight(), 0, h), bias ? Rows.copy(p.arena(), gz.bias(), 0, h) : null);
+            up = new Linear(Rows.copy(p.arena(), gz.weight(), h, 2 * h), bias ? Rows.copy(p.arena(), gz.bias(), h, 2 * h) : null);
+        } else {
+            gate = Linear.load(p, prefix + ".ffn.proj_up_gate", h, d, bias, Init.torchDefault(d));
+            up = Linear.load(p, prefix + ".ffn.proj_up", h, d, bias, Init.torchDefault(d));
+        }
+        Linear down = Linear.load(p, prefix + ".ffn.proj_down", d, h, bias, Init.torchDefault(h));
+        return new MlstmLargeBlock(n1, layer, n2, new GatedFeedForward(gate, up, down, Activation.SWISH));
+    }
+
+    @Override
+    public BlockState newState(int batch) { return layer.newState(batch); }
+
+    @Override
+    public void forward(Ops ops, Workspace ws, Tensor x, BlockState state, Mode mode, Tensor out) {
+        Tensor n = ws.take(x.shape());
+        normMlstm.forward(ops, x, n);
+        layer.forward(ops, ws, n, (MlstmState) state, mode, out);
+        ops.add(out, x, out);
+        Tensor n2 = ws.take(x.shape()), f = ws.take(x.shape());
+        normFfn.forward(ops, out, n2);
+        ffn.forward(ops, ws, n2, f);
+        ops.add(out, f, out);
+    }
+}

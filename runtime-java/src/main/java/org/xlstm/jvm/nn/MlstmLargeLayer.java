@@ -1,0 +1,100 @@
+package org.xlstm.jvm.nn;
+
+import org.xlstm.jvm.backend.Ops;
+import org.xlstm.jvm.config.Activation;
+import org.xlstm.jvm.config.WeightMode;
+import org.xlstm.jvm.config.XlstmLargeConfig;
+import org.xlstm.jvm.tensor.Tensor;
+import org.xlstm.jvm.tensor.Workspace;
+
+/**
+ * The mLSTM layer of xLSTM-7B (official xlstm_large mLSTMLayer): q, k (D → D·qk_dim_factor), v and the output gate
+ * (D → D·v_dim_factor), input and forget gates (D → NH, with bias) soft-capped at gate_soft_cap; the cell with
+ * q·k/√DHQK and the kernel's eps, starting from a zero state (m = 0, as mlstm_kernels does); each head's output
+ * layer-normed (plain weight, norm_eps), times σ(o); {@code out_proj}. The "fused" weight mode stores q,k,v,o and
+ * i,f concatenated; we split them at load time into the same matrices.
+ */
+public final class MlstmLargeLayer {
+    private final Linear q, k, v, o, ig, fg, out;
+    private final MultiHeadLayerNorm norm;
+    private final int heads, qkDim, vDim, chunkSize;
+    private final float gateCap, eps;
+
+    private MlstmLargeLayer(Linear q, Linear k, Linear v, Linear o, Linear ig, Linear fg, Linear out,
+                            MultiHeadLayerNorm norm, int heads, int qkDim, int vDim, int chunkSize, float gateCap, float eps) {
+        this.q = q;
+        this.k = k;
+        this.v = v;
+        this.o = o;
+        this.ig = ig;
+        this.fg = fg;
+        this.out = out;
+        this.norm = norm;
+        this.heads = heads;
+        this.qkDim = qkDim;
+        this.vDim = vDim;
+        this.chunkSize = chunkSize;
+        this.gateCap = gateCap;
+        this.eps = eps;
+    }
+
+    /** @param prefix e.g. {@code backbone.blocks.0.mlstm_layer} */
+    public static MlstmLargeLayer load(ParamSource p, String prefix, XlstmLargeConfig c, int chunkSize) {
+        int d = c.embeddingDim(), nh = c.numHeads(), qk = c.qkDim(), vd = c.vDim();
+        boolean bias = c.useBias();
+        Init lin = Init.torchDefault(d);
+        Linear q, k, v, o, ig, fg;
+        if (c.weightMode() == WeightMode.FUSED) {
+            Linear qkvo = Linear.load(p, prefix + ".qkv_opreact", 2 * qk + 2 * vd, d, bias, lin);
+            q = slice(p, qkvo, 0, qk);
+            k = slice(p, qkvo, qk, 2 * qk);
+            v = slice(p, qkvo, 2 * qk, 2 * qk + vd);
+            o = slice(p, qkvo, 2 * qk + vd, 2 * qk + 2 * vd);
+            Linear ifg = Linear.load(p, prefix + ".ifgate_preact", 2 * nh, d, true, lin);
+            ig = slice(p, ifg, 0, nh);
+            fg = slice(p, ifg, nh, 2 * nh);
+        } else {
+            q = Linear.load(p, prefix + ".q", qk, d, bias, lin);
+            k = Linear.load(p, prefix + ".k", qk, d, bias, lin);
+            v = Linear.load(p, prefix + ".v", vd, d, bias, lin);
+            o = Linear.load(p, prefix + ".ogate_preact", vd, d, bias, lin);
+            ig = Linear.load(p, prefix + ".igate_preact", nh, d, true, lin);
+            fg = Linear.load(p, prefix + ".fgate_preact", nh, d, true, lin);
+        }
+        MultiHeadLayerNorm norm = new MultiHeadLayerNorm(p.get(prefix + ".multihead_norm.weight", Init.ones(), vd),
+                bias ? p.get(prefix + ".multihead_norm.bias", Init.zeros(), vd) : null, nh, (float) c.normEps(), false);
+        Linear out = Linear.load(p, prefix + ".out_proj", d, vd, bias, Init.torchDefault(vd));
+        return new MlstmLargeLayer(q, k, v, o, ig, fg, out, norm, nh, qk, vd, chunkSize, (float) c.gateSoftCap(), (float) c.eps());
+    }
+
+    private static Linear slice(ParamSource p, Linear fused, int from, int to) {
+        return new Linear(Rows.copy(p.arena(), fused.weight(), from, to),
+                fused.bias() == null ? null : Rows.copy(p.arena(), fused.bias(), from, to));
+    }
+
+    public MlstmState newState(int batch) { return new MlstmState(batch, heads, qkDim / heads, vDim / heads); }
+
+    /** x {@code [B, S, D]} (already normalised) → y {@code [B, S, D]}. */
+    public void forward(Ops ops, Workspace ws, Tensor x, MlstmState state, Mode mode, Tensor y) {
+        int b = x.dim(0), s = x.dim(1);
+        Tensor qt = ws.take(b, s, qkDim), kt = ws.take(b, s, qkDim), vt = ws.take(b, s, vDim), ot = ws.take(b, s, vDim);
+        Tensor it = ws.take(b, s, heads), ft = ws.take(b, s, heads);
+        q.forward(ops, x, qt);
+        k.forward(ops, x, kt);
+        v.forward(ops, x, vt);
+        o.forward(ops, x, ot);
+        ig.forward(ops, x, it);
+        fg.forward(ops, x, ft);
+        if (gateCap > 0) {
+            ops.softCap(it, gateCap, it);
+            ops.softCap(ft, gateCap, ft);
+        }
+        Tensor h = ws.take(b, s, vDim);
+        // mlstm_kernels starts every form from m = 0 (chunkwise, sequence and step kernels alike)
+        MlstmCell.run(ops, ws, qt, kt, vt, it, ft, state, mode, chunkSize, eps, 0f, 0f, h);
+        Tensor hn = ws.take(b, s, vDim);
+        norm.forward(ops, h, hn);
+        ops.mulActivated(hn, Activation.SIGMOID, ot, hn);
+        out.forward(ops, hn, y);
+    }
+}
