@@ -16,7 +16,6 @@ import org.xlstm.jvm.backend.cpu.CpuOps;
 import org.xlstm.jvm.config.FixtureCases;
 import org.xlstm.jvm.config.ModelConfig;
 import org.xlstm.jvm.config.OfficialConfigs;
-import org.xlstm.jvm.config.XlstmConfig;
 import org.xlstm.jvm.io.SafeTensors;
 import org.xlstm.jvm.tensor.Tensor;
 
@@ -34,20 +33,19 @@ class GradientFixturesTest {
             try (SafeTensors expected = SafeTensors.open(dir.resolve("expected.safetensors"))) {
                 if (expected.names().stream().noneMatch(n -> n.startsWith("grad."))) continue;
                 ModelConfig config = OfficialConfigs.load(dir.resolve("config.json"));
-                if (!(config instanceof XlstmConfig c)) continue; // xLSTM-7B cases: see the large-model test
-                for (Ops ops : new Ops[] {new CpuOps(), new ReferenceOps()}) check(dir, c, expected, ops);
+                for (Ops ops : new Ops[] {new CpuOps(), new ReferenceOps()}) check(dir, config, expected, ops);
                 checked++;
             }
         }
         assertTrue(checked > 0, "no fixture case with gradients under " + FixtureCases.root());
     }
 
-    static void check(Path dir, XlstmConfig c, SafeTensors expected, Ops ops) {
+    static void check(Path dir, ModelConfig c, SafeTensors expected, Ops ops) {
         String name = dir.getFileName() + " (" + ops.name() + ")";
         try (SafeTensors weights = SafeTensors.open(dir.resolve("model.safetensors"))) {
             Arena arena = Arena.ofShared();
             CheckpointParams params = new CheckpointParams(weights, arena, dir.toString());
-            try (XlstmLmModel model = XlstmLmModel.build(c, params, ops, arena, XlstmLmModel.DEFAULT_CHUNK)) {
+            try (TrainableLanguageModel model = (TrainableLanguageModel) Models.build(c, params, ops, arena, 0)) {
                 params.finish();
                 long[] ids = expected.longs("input_ids"), tg = expected.longs("targets");
                 long[] shape = expected.info("input_ids").shape();
