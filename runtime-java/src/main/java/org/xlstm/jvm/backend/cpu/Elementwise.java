@@ -7,14 +7,14 @@ import static org.xlstm.jvm.backend.cpu.Simd.S;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
-import org.xlstm.jvm.backend.ScalarMath;
 import org.xlstm.jvm.config.Activation;
 
 /**
  * Elementwise loops over a range [from, to) of floats. One loop method per function, so the JIT sees one small hot
  * loop with the vector function inlined (a switch inside the loop, or a shared helper returning vectors, would leave
  * calls it declines to inline — and then every vector is a heap object). The few elements after the last whole
- * vector are done in scalar double precision.
+ * vector go through the same vector code on a zero-padded copy, so an element's result never depends on where it
+ * sits in the tensor (a token gives the same bits whether it is stepped alone or part of a batch).
  */
 final class Elementwise {
     private Elementwise() {}
@@ -31,7 +31,23 @@ final class Elementwise {
             case RELU2 -> relu2(x, y, from, end);
             case SELU -> selu(x, y, from, end);
         }
-        for (long i = end; i < to; i++) y.setAtIndex(F, i, (float) ScalarMath.apply(act, x.getAtIndex(F, i)));
+        if (end < to) {
+            float[] t = tail(x, end, to, 12);
+            VectorMath.apply(act, FloatVector.fromArray(S, t, 0)).intoArray(t, 0);
+            MemorySegment.copy(t, 0, y, F, end * 4, (int) (to - end));
+        }
+    }
+
+    /**
+     * A zero-padded on-heap copy of x[from, to) (fewer than LANES floats). Tails are computed from arrays in their
+     * own code, never by the segment loops: mixing heap and native segments in one loop makes its vector accesses
+     * polymorphic, and the JIT then boxes them.
+     */
+    private static float[] tail(MemorySegment x, long from, long to, int slot) {
+        float[] a = Scratch.floats(slot, LANES);
+        java.util.Arrays.fill(a, 0, LANES, 0f);
+        MemorySegment.copy(x, F, from * 4, a, 0, (int) (to - from));
+        return a;
     }
 
     private static FloatVector ld(MemorySegment s, long i) { return FloatVector.fromMemorySegment(S, s, i * 4, ORDER); }
@@ -75,8 +91,11 @@ final class Elementwise {
             case GELU -> mulGelu(x, g, y, from, end);
             default -> mulOther(x, act, g, y, from, end);
         }
-        for (long i = end; i < to; i++)
-            y.setAtIndex(F, i, (float) (x.getAtIndex(F, i) * ScalarMath.apply(act, g.getAtIndex(F, i))));
+        if (end < to) {
+            float[] tx = tail(x, end, to, 12), tg = tail(g, end, to, 11);
+            FloatVector.fromArray(S, tx, 0).mul(VectorMath.apply(act, FloatVector.fromArray(S, tg, 0))).intoArray(tx, 0);
+            MemorySegment.copy(tx, 0, y, F, end * 4, (int) (to - end));
+        }
     }
 
     private static void mulSilu(MemorySegment x, MemorySegment g, MemorySegment y, long from, long end) {
@@ -121,6 +140,10 @@ final class Elementwise {
     static void softCap(MemorySegment x, float cap, MemorySegment y, long from, long to) {
         long end = from + (to - from) / LANES * LANES;
         for (long i = from; i < end; i += LANES) VectorMath.softCap(ld(x, i), cap).intoMemorySegment(y, i * 4, ORDER);
-        for (long i = end; i < to; i++) y.setAtIndex(F, i, (float) (cap * Math.tanh(x.getAtIndex(F, i) / cap)));
+        if (end < to) {
+            float[] t = tail(x, end, to, 12);
+            VectorMath.softCap(FloatVector.fromArray(S, t, 0), cap).intoArray(t, 0);
+            MemorySegment.copy(t, 0, y, F, end * 4, (int) (to - end));
+        }
     }
 }
