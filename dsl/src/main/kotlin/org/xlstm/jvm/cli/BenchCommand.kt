@@ -44,8 +44,14 @@ class BenchCommand : Callable<Int> {
     @Option(names = ["--runs"], paramLabel = "N", defaultValue = "7", description = ["Timed runs per measurement (default 7)."])
     var runs: Int = 7
 
-    @Option(names = ["--warmup"], paramLabel = "N", defaultValue = "5", description = ["Untimed warm-up runs (default 5)."])
-    var warmup: Int = 5
+    @Option(names = ["--warmup"], paramLabel = "N", defaultValue = "10",
+        description = ["Untimed warm-up runs, at least (default 10)."])
+    var warmup: Int = 10
+
+    @Option(names = ["--warmup-seconds"], paramLabel = "SEC", defaultValue = "3",
+        description = ["Keep warming up each measurement until this much time has passed (default 3): the JIT " +
+            "compiles the vector kernels only after seeing them run for a while."])
+    var warmupSeconds: Double = 3.0
 
     @Option(names = ["--gen-tokens"], paramLabel = "N", defaultValue = "256",
         description = ["Tokens generated per timed generation run (default 256)."])
@@ -58,8 +64,8 @@ class BenchCommand : Callable<Int> {
     var json: Boolean = false
 
     override fun call(): Int {
-        if (batch < 1 || seq < 1 || runs < 1 || warmup < 0 || genTokens < 1)
-            throw CliException("--batch, --seq, --runs and --gen-tokens must be positive, --warmup non-negative")
+        if (batch < 1 || seq < 1 || runs < 1 || warmup < 0 || genTokens < 1 || warmupSeconds < 0)
+            throw CliException("--batch, --seq, --runs and --gen-tokens must be positive, --warmup and --warmup-seconds non-negative")
         val source = ModelSource.load(model)
         val checkpoint = Files.isDirectory(model) && (Files.exists(model.resolve("model.safetensors")) ||
             Files.exists(model.resolve("model.safetensors.index.json")))
@@ -101,7 +107,7 @@ class BenchCommand : Callable<Int> {
 
     private fun benchForward(lm: LanguageModel): Double {
         val tokens = randomTokens(batch, seq, lm.vocabSize())
-        repeat(warmup) { lm.forward(tokens, Mode.CHUNKWISE) }
+        warm { lm.forward(tokens, Mode.CHUNKWISE) }
         val times = DoubleArray(runs) {
             val t0 = System.nanoTime()
             lm.forward(tokens, Mode.CHUNKWISE)
@@ -129,13 +135,23 @@ class BenchCommand : Callable<Int> {
             logits = lm.forward(next, state, Mode.STEP, null)
             last = 0
         }
-        repeat(warmup * 32) { step() }
+        warm { repeat(16) { step() } }
         val times = DoubleArray(runs) {
             val t0 = System.nanoTime()
             repeat(genTokens) { step() }
             (System.nanoTime() - t0) / 1e9
         }
         return genTokens / median(times)
+    }
+
+    /** Runs [body] at least [warmup] times and until [warmupSeconds] have passed. */
+    private fun warm(body: () -> Unit) {
+        val end = System.nanoTime() + (warmupSeconds * 1e9).toLong()
+        var i = 0
+        while (i < warmup || System.nanoTime() < end) {
+            body()
+            i++
+        }
     }
 
     private fun median(xs: DoubleArray): Double {

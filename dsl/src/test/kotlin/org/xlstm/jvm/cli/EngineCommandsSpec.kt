@@ -92,7 +92,7 @@ class EngineCommandsSpec : FunSpec({
 
     test("bench --json reports forward and generation throughput") {
         val r = xlstm("bench", TestPaths.repo.resolve("recipes/bench/cpu-bench.json").toString(), "--batch", "1",
-            "--seq", "16", "--runs", "1", "--warmup", "0", "--gen-tokens", "4", "--json")
+            "--seq", "16", "--runs", "1", "--warmup", "0", "--warmup-seconds", "0", "--gen-tokens", "4", "--json")
         withClue(r.err) { r.exit shouldBe 0 }
         val o = json.readTree(r.out)
         o["forward_tokens_per_s"].asDouble() shouldBeGreaterThan 0.0

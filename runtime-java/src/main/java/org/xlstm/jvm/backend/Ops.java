@@ -16,6 +16,10 @@ import org.xlstm.jvm.tensor.Workspace;
  * deterministic: the same inputs give bit-identical outputs whatever the thread count (no reductions whose order
  * depends on scheduling).
  *
+ * <p>Parameters ({@code weight} arguments, the sLSTM recurrent kernel) may be cached by a backend in a derived form
+ * (packed for SIMD, uploaded to a device) in {@link Tensor#backendCache()}. Whoever changes a parameter's values in
+ * place (an optimizer step) clears that cache with {@code backendCache(null)}.
+ *
  * <p>Two implementations exist: {@link ReferenceOps} (plain loops in double precision, the executable spec) and
  * {@link org.xlstm.jvm.backend.cpu.CpuOps} (Vector API, cache-blocked, multi-threaded). Tests compare them.
  */

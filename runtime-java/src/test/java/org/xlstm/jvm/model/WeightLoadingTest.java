@@ -83,6 +83,21 @@ class WeightLoadingTest {
         }
     }
 
+    @Test
+    void huggingFaceEmbeddingNameIsAccepted(@TempDir Path tmp) {
+        Path src = fixture("large_tiny");
+        ModelConfig c = OfficialConfigs.loadDirectory(src);
+        Map<String, TensorData> t = readAll(src.resolve("model.safetensors"));
+        t.put("backbone.embeddings.weight", t.remove("embedding.weight"));
+        Path file = tmp.resolve("hf.safetensors");
+        SafeTensorsWriter.write(file, t, Map.of());
+        int[][] tok = {{1, 2, 3, 4}};
+        try (LanguageModel a = Models.load(c, src, new CpuOps()); LanguageModel b = Models.load(c, file, new CpuOps())) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(a.forward(tok, Mode.CHUNKWISE).toArray(),
+                    b.forward(tok, Mode.CHUNKWISE).toArray());
+        }
+    }
+
     /** The layers ask for exactly the official state_dict (names and shapes) that ParameterShapes derives. */
     @Test
     void requestedParametersAreTheOfficialStateDict() {

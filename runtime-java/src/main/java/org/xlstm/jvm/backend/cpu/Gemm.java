@@ -34,7 +34,9 @@ final class Gemm {
     static void multiply(MemorySegment a, int m, int lda, PackedMatrix b, MemorySegment bias, MemorySegment c, int ldc) {
         int k = b.k, n = b.n;
         if (m == 0 || n == 0) return;
-        float[] biasPadded = new float[b.panels * NR];
+        // read-only during the call, so the caller's scratch can be shared with the worker threads
+        float[] biasPadded = Scratch.floats(7, b.panels * NR);
+        java.util.Arrays.fill(biasPadded, 0, b.panels * NR, 0f);
         if (bias != null) MemorySegment.copy(bias, F, 0, biasPadded, 0, n);
         if (b.columns != null) {
             narrow(a, m, lda, b, biasPadded, c, ldc);
@@ -46,6 +48,11 @@ final class Gemm {
         int panelsPerGroup = (b.panels + groups - 1) / groups;
         int groupsUsed = (b.panels + panelsPerGroup - 1) / panelsPerGroup;
         long work = (long) m * n * Math.max(k, 1);
+        if (!Parallel.worthSplitting(rowBlocks * groupsUsed, work)) {
+            for (int rb = 0; rb < rowBlocks; rb++)
+                block(a, lda, rb * MC, Math.min(m, rb * MC + MC), b, 0, b.panels, biasPadded, c, ldc);
+            return;
+        }
         Parallel.forEach(rowBlocks * groupsUsed, work, task -> {
             int rb = task / groupsUsed, g = task % groupsUsed;
             int r0 = rb * MC, r1 = Math.min(m, r0 + MC);
@@ -97,10 +104,12 @@ final class Gemm {
                         s2 = FloatVector.fromArray(S, w, w2 + kk).fma(x, s2);
                         s3 = FloatVector.fromArray(S, w, w3 + kk).fma(x, s3);
                     }
-                    float[] sums = {Simd.sum(s0),
-                            Simd.sum(s1),
-                            Simd.sum(s2),
-                            Simd.sum(s3)};
+                    float[] tmp = Scratch.floats(14, LANES);
+                    float[] sums = Scratch.floats(13, 4);
+                    sums[0] = Simd.sum(s0, tmp);
+                    sums[1] = Simd.sum(s1, tmp);
+                    sums[2] = Simd.sum(s2, tmp);
+                    sums[3] = Simd.sum(s3, tmp);
                     for (int j = 0; j < cnt; j++) {
                         float acc = sums[j];
                         int wo = (o + j) * k;

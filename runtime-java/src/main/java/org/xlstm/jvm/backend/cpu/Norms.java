@@ -20,7 +20,8 @@ final class Norms {
         int full = d - d % LANES;
         FloatVector acc = FloatVector.zero(S);
         for (int j = 0; j < full; j += LANES) acc = acc.add(FloatVector.fromMemorySegment(S, x, (base + j) * 4, ORDER));
-        float sum = Simd.sum(acc);
+        float[] tmp = Scratch.floats(14, LANES);
+        float sum = Simd.sum(acc, tmp);
         for (int j = full; j < d; j++) sum += x.getAtIndex(F, base + j);
         float mean = sum / d;
         // two passes: the centred sum of squares does not cancel the way E[x²] − mean² would
@@ -29,7 +30,7 @@ final class Norms {
             FloatVector c = FloatVector.fromMemorySegment(S, x, (base + j) * 4, ORDER).sub(mean);
             sq = c.fma(c, sq);
         }
-        float ss = Simd.sum(sq);
+        float ss = Simd.sum(sq, tmp);
         for (int j = full; j < d; j++) {
             float c = x.getAtIndex(F, base + j) - mean;
             ss += c * c;
@@ -62,7 +63,7 @@ final class Norms {
             FloatVector v = FloatVector.fromMemorySegment(S, x, (base + j) * 4, ORDER);
             sq = v.fma(v, sq);
         }
-        float ss = Simd.sum(sq);
+        float ss = Simd.sum(sq, Scratch.floats(14, LANES));
         for (int j = full; j < d; j++) {
             float v = x.getAtIndex(F, base + j);
             ss += v * v;

@@ -2,7 +2,6 @@ package org.xlstm.jvm.backend.cpu;
 
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The vector shape used by every CPU kernel: the widest the machine has (16 floats with AVX-512). */
@@ -13,23 +12,15 @@ final class Simd {
     static final int LANES = S.length();
     static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
-    /** Butterfly shuffles: lane i ↔ lane i XOR 2^k. */
-    @SuppressWarnings("unchecked")
-    private static final VectorShuffle<Float>[] BUTTERFLY = new VectorShuffle[Integer.numberOfTrailingZeros(LANES)];
-
-    static {
-        for (int k = 0; k < BUTTERFLY.length; k++) {
-            int bit = LANES >> (k + 1);
-            BUTTERFLY[k] = VectorShuffle.fromOp(S, i -> i ^ bit);
-        }
-    }
-
     /**
-     * Sum of the lanes in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the order unspecified, and the JIT's
-     * intrinsic and the interpreter's fallback do differ in the last bit, which would make results depend on warm-up.
+     * Sum of the lanes, left to right. {@code reduceLanes(ADD)} leaves the order unspecified, and the JIT's intrinsic
+     * and the interpreter's fallback do differ in the last bit, which would make results depend on warm-up.
+     * {@code tmp} holds at least {@link #LANES} floats.
      */
-    static float sum(FloatVector v) {
-        for (VectorShuffle<Float> s : BUTTERFLY) v = v.add(v.rearrange(s));
-        return v.lane(0);
+    static float sum(FloatVector v, float[] tmp) {
+        v.intoArray(tmp, 0);
+        float s = tmp[0];
+        for (int i = 1; i < LANES; i++) s += tmp[i];
+        return s;
     }
 }

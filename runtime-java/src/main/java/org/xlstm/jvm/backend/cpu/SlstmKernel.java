@@ -1,14 +1,12 @@
 package org.xlstm.jvm.backend.cpu;
 
 import static org.xlstm.jvm.backend.cpu.Simd.LANES;
-import static org.xlstm.jvm.backend.cpu.Simd.ORDER;
 import static org.xlstm.jvm.backend.cpu.Simd.S;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import org.xlstm.jvm.tensor.Tensor;
 
 /**
@@ -56,58 +54,62 @@ final class SlstmKernel {
         float[] bb = Scratch.floats(1, g4);
         float[] h = Scratch.floats(2, dhp), c = Scratch.floats(3, dhp), n = Scratch.floats(4, dhp), m = Scratch.floats(5, dhp);
         long st = (long) b * d + (long) hd * dh;
-        for (float[] a : new float[][] {h, c, n, m}) Arrays.fill(a, 0, dhp, 0f);
+        Arrays.fill(h, 0, dhp, 0f);
+        Arrays.fill(c, 0, dhp, 0f);
+        Arrays.fill(m, 0, dhp, 0f);
         MemorySegment.copy(hs, F, st * 4, h, 0, dh);
         MemorySegment.copy(cs, F, st * 4, c, 0, dh);
         MemorySegment.copy(ns, F, st * 4, n, 0, dh);
         MemorySegment.copy(ms, F, st * 4, m, 0, dh);
-        Arrays.fill(bb, 0, g4, 0f);
-        for (int g = 0; g < 4; g++) MemorySegment.copy(bias, F, (((long) hd * 4 + g) * dh) * 4, bb, g * dhp, dh);
         // padded lanes must stay finite: give them a normaliser of 1
         Arrays.fill(n, dh, dhp, 1f);
-        float[] rr = p.r;
+        Arrays.fill(bb, 0, g4, 0f);
+        for (int g = 0; g < 4; g++) MemorySegment.copy(bias, F, (((long) hd * 4 + g) * dh) * 4, bb, g * dhp, dh);
         int rBase = hd * dh * g4;
-        VectorMask<Float> tail = S.indexInRange(0, dh % LANES == 0 ? LANES : dh % LANES);
         for (int t = 0; t < s; t++) {
             long xOff = ((long) b * s + t) * d + (long) hd * dh;
             for (int g = 0; g < 4; g++) {
                 MemorySegment.copy(x[g], F, xOff * 4, raw, g * dhp, dh);
                 Arrays.fill(raw, g * dhp + dh, (g + 1) * dhp, 0f);
             }
-            // raw += bias + R_h·h_{t−1}
-            for (int o = 0; o < g4; o += LANES) {
-                FloatVector acc = FloatVector.fromArray(S, raw, o).add(FloatVector.fromArray(S, bb, o));
-                for (int k = 0, ro = rBase + o; k < dh; k++, ro += g4)
-                    acc = FloatVector.fromArray(S, rr, ro).fma(FloatVector.broadcast(S, h[k]), acc);
-                acc.intoArray(raw, o);
-            }
+            recurrentMatVec(p.r, rBase, dh, g4, h, bb, raw);
             boolean fresh = true;
             for (int j = 0; j < dh; j++) if (n[j] != 0f) { fresh = false; break; }
-            for (int j = 0; j < dhp; j += LANES) {
-                FloatVector ir = FloatVector.fromArray(S, raw, j), fr = FloatVector.fromArray(S, raw, dhp + j),
-                        zr = FloatVector.fromArray(S, raw, 2 * dhp + j), or = FloatVector.fromArray(S, raw, 3 * dhp + j);
-                FloatVector mv = FloatVector.fromArray(S, m, j), cv = FloatVector.fromArray(S, c, j),
-                        nv = FloatVector.fromArray(S, n, j);
-                FloatVector logFPlusM = mv.add(VectorMath.logSigmoid(fr));
-                // the first step from the zero state (n all zero) takes m = ĩ, as the official cell does
-                FloatVector mNew = fresh ? ir : ir.max(logFPlusM);
-                FloatVector iA = VectorMath.exp(ir.sub(mNew)).min(1f);
-                FloatVector fA = VectorMath.exp(logFPlusM.sub(mNew)).min(1f);
-                FloatVector cNew = fA.mul(cv).add(iA.mul(VectorMath.tanh(zr)));
-                FloatVector nNew = fA.mul(nv).add(iA);
-                FloatVector hNew = VectorMath.sigmoid(or).mul(cNew).div(nNew);
-                cNew.intoArray(c, j);
-                nNew.intoArray(n, j);
-                mNew.intoArray(m, j);
-                hNew.intoArray(h, j);
-                long yOff = (xOff + j) * 4;
-                if (j + LANES <= dh) hNew.intoMemorySegment(y, yOff, ORDER);
-                else hNew.intoMemorySegment(y, yOff, ORDER, tail);
-            }
+            pointwise(raw, dhp, fresh, h, c, n, m);
+            MemorySegment.copy(h, 0, y, F, xOff * 4, dh);
         }
         MemorySegment.copy(h, 0, hs, F, st * 4, dh);
         MemorySegment.copy(c, 0, cs, F, st * 4, dh);
         MemorySegment.copy(n, 0, ns, F, st * 4, dh);
         MemorySegment.copy(m, 0, ms, F, st * 4, dh);
+    }
+
+    /** raw += bias + R_h·h_{t−1}, vectorised over the 4·DH gate outputs (R rows are input-major). */
+    private static void recurrentMatVec(float[] r, int rBase, int dh, int g4, float[] h, float[] bias, float[] raw) {
+        for (int o = 0; o < g4; o += LANES) {
+            FloatVector acc = FloatVector.fromArray(S, raw, o).add(FloatVector.fromArray(S, bias, o));
+            for (int k = 0, ro = rBase + o; k < dh; k++, ro += g4)
+                acc = FloatVector.fromArray(S, r, ro).fma(FloatVector.broadcast(S, h[k]), acc);
+            acc.intoArray(raw, o);
+        }
+    }
+
+    /** Exponential gating with the stabiliser, XLSTM.md §4; the state arrays are updated in place. */
+    private static void pointwise(float[] raw, int dhp, boolean fresh, float[] h, float[] c, float[] n, float[] m) {
+        for (int j = 0; j < dhp; j += LANES) {
+            FloatVector ir = FloatVector.fromArray(S, raw, j), fr = FloatVector.fromArray(S, raw, dhp + j),
+                    zr = FloatVector.fromArray(S, raw, 2 * dhp + j), or = FloatVector.fromArray(S, raw, 3 * dhp + j);
+            FloatVector logFPlusM = FloatVector.fromArray(S, m, j).add(VectorMath.logSigmoid(fr));
+            // the first step from the zero state (n all zero) takes m = ĩ, as the official cell does
+            FloatVector mNew = fresh ? ir : ir.max(logFPlusM);
+            FloatVector iA = VectorMath.exp(ir.sub(mNew)).min(1f);
+            FloatVector fA = VectorMath.exp(logFPlusM.sub(mNew)).min(1f);
+            FloatVector cNew = fA.mul(FloatVector.fromArray(S, c, j)).add(iA.mul(VectorMath.tanh(zr)));
+            FloatVector nNew = fA.mul(FloatVector.fromArray(S, n, j)).add(iA);
+            VectorMath.sigmoid(or).mul(cNew).div(nNew).intoArray(h, j);
+            cNew.intoArray(c, j);
+            nNew.intoArray(n, j);
+            mNew.intoArray(m, j);
+        }
     }
 }

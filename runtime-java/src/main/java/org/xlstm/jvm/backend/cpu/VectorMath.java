@@ -19,7 +19,7 @@ import org.xlstm.jvm.config.Activation;
 final class VectorMath {
     private VectorMath() {}
 
-    private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
+    // No static final vector constants: C2 does not unbox them and falls back to allocating code (8× slower).
     private static final float INV_SQRT2 = (float) Math.sqrt(0.5);
     private static final float SELU_ALPHA = (float) ScalarMath.SELU_ALPHA;
     private static final float SELU_SCALE = (float) ScalarMath.SELU_SCALE;
@@ -60,8 +60,8 @@ final class VectorMath {
         p = p.fma(r, FloatVector.broadcast(S, 1f / 24f));
         p = p.fma(r, FloatVector.broadcast(S, 1f / 6f));
         p = p.fma(r, FloatVector.broadcast(S, 0.5f));
-        p = p.fma(r, ONE);
-        p = p.fma(r, ONE);
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
         IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
         FloatVector scale = bits.reinterpretAsFloats();
         FloatVector result = p.mul(scale);
@@ -79,7 +79,7 @@ final class VectorMath {
         p = p.fma(x, FloatVector.broadcast(S, 1f / 24f));
         p = p.fma(x, FloatVector.broadcast(S, 1f / 6f));
         p = p.fma(x, FloatVector.broadcast(S, 0.5f));
-        p = p.fma(x, ONE).mul(x);
+        p = p.fma(x, FloatVector.broadcast(S, 1f)).mul(x);
         FloatVector big = exp(x).sub(1f);
         return big.blend(p, x.abs().compare(VectorOperators.LT, 0.5f));
     }
@@ -94,14 +94,14 @@ final class VectorMath {
         // move f to [√½, √2) so |s| ≤ 0.1716 and the series converges fast
         var high = f.compare(VectorOperators.GT, 1.41421356f);
         f = f.blend(f.mul(0.5f), high);
-        FloatVector ef = ((FloatVector) e.convert(VectorOperators.I2F, 0)).add(ONE.blend(0f, high.not()));
+        FloatVector ef = ((FloatVector) e.convert(VectorOperators.I2F, 0)).add(FloatVector.broadcast(S, 1f).blend(0f, high.not()));
         FloatVector s = f.sub(1f).div(f.add(1f));
         FloatVector s2 = s.mul(s);
         FloatVector p = s2.mul(1f / 11f).add(1f / 9f);
         p = p.fma(s2, FloatVector.broadcast(S, 1f / 7f));
         p = p.fma(s2, FloatVector.broadcast(S, 1f / 5f));
         p = p.fma(s2, FloatVector.broadcast(S, 1f / 3f));
-        p = p.fma(s2, ONE);
+        p = p.fma(s2, FloatVector.broadcast(S, 1f));
         FloatVector logF = s.mul(2f).mul(p);
         FloatVector approx = ef.fma(FloatVector.broadcast(S, LN2_HI), ef.fma(FloatVector.broadcast(S, LN2_LO), logF));
         // 1 + y rounds away part of y; log(u)·y/(u − 1) undoes that (u − 1 is exact), and for u = 1, log1p(y) = y
@@ -120,7 +120,7 @@ final class VectorMath {
 
     static FloatVector sigmoid(FloatVector x) {
         // 1/(1+e^{−x}); for very negative x, e^{−x} = ∞ and the quotient is the correct 0.
-        return ONE.div(exp(x.neg()).add(1f));
+        return FloatVector.broadcast(S, 1f).div(exp(x.neg()).add(1f));
     }
 
     /** log σ(x) = min(x, 0) − log1p(e^{−|x|}). */
@@ -135,7 +135,7 @@ final class VectorMath {
      */
     static FloatVector gelu(FloatVector x) {
         FloatVector z = x.abs().mul(INV_SQRT2);
-        FloatVector t = ONE.div(z.mul(0.5f).add(1f));
+        FloatVector t = FloatVector.broadcast(S, 1f).div(z.mul(0.5f).add(1f));
         FloatVector poly = t.mul(0.17087277f).add(-0.82215223f);
         poly = poly.fma(t, FloatVector.broadcast(S, 1.48851587f));
         poly = poly.fma(t, FloatVector.broadcast(S, -1.13520398f));
