@@ -10,4 +10,5 @@ internal val subcommands: List<() -> Any> = listOf(
     ::LogitsCommand,
     ::ConformanceCommand,
     ::BenchCommand,
+    ::GenerateCommand,
 )

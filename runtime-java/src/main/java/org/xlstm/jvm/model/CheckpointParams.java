@@ -37,10 +37,21 @@ public final class CheckpointParams implements ParamSource {
      */
     private static final Map<String, String> ALIASES = Map.of("embedding.weight", "backbone.embeddings.weight");
 
+    private final boolean zeroCopy;
+
     public CheckpointParams(SafeTensors file, Arena arena, String source) {
+        this(file, arena, source, false);
+    }
+
+    /**
+     * @param zeroCopy float32 tensors become read-only views of the memory-mapped file instead of copies; the
+     *                 caller must keep {@code file} open for as long as the model lives
+     */
+    public CheckpointParams(SafeTensors file, Arena arena, String source, boolean zeroCopy) {
         this.file = file;
         this.arena = arena;
         this.source = source;
+        this.zeroCopy = zeroCopy;
     }
 
     @Override
@@ -69,6 +80,8 @@ public final class CheckpointParams implements ParamSource {
             problems.add("tensor '" + name + "' has dtype " + info.dtype() + "; a floating-point type is needed");
             return Tensor.allocate(arena, shape);
         }
+        if (zeroCopy && info.dtype() == DType.F32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN)
+            return Tensor.wrap(file.segment(name), shape);
         Tensor t = Tensor.allocate(arena, shape);
         if (info.dtype() == DType.F32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN)
             java.lang.foreign.MemorySegment.copy(file.segment(name), 0, t.segment(), 0, t.size() * 4);
