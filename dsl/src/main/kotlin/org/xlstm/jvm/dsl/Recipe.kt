@@ -17,9 +17,11 @@ class Recipe @JvmOverloads constructor(
     val model: ModelConfig,
     val source: Path? = null,
     val description: String? = null,
+    /** The `training { }` block, or null when the recipe only describes an architecture. */
+    val training: TrainingSpec? = null,
 ) {
     internal fun withOrigin(file: Path, defaultName: String) =
-        Recipe(if (name.isBlank()) defaultName else name, model, file, description)
+        Recipe(if (name.isBlank()) defaultName else name, model, file, description, training)
 
     override fun toString() = "Recipe($name${source?.let { " from $it" } ?: ""})"
 }
@@ -46,8 +48,15 @@ class RecipeScope internal constructor() {
     /** The architecture: `xlstm { }` or `xlstmLarge { }`. */
     var model: ModelConfig? = null
 
+    private var training: TrainingSpec? = null
+
+    /** How `xlstm train` trains this model: task or data, steps, optimiser. */
+    fun training(configure: TrainingScope.() -> Unit) {
+        training = TrainingScope().apply(configure).build()
+    }
+
     internal fun build(): Recipe {
         val m = model ?: throw ConfigException("model", "recipe { } has no model; add model = xlstm { ... }")
-        return Recipe(name, m, null, description)
+        return Recipe(name, m, null, description, training)
     }
 }
