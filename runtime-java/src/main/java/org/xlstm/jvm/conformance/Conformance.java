@@ -23,8 +23,9 @@ import org.xlstm.jvm.tensor.Tensor;
 /**
  * Runs fixture cases produced by the official code and checks every forward quantity they contain
  * (XLSTM.md §8): {@code logits}, {@code logits_step}, {@code logits_prefill_then_step}, {@code hidden.block_i},
- * {@code loss}, {@code greedy_tokens}. Quantities we cannot compute yet (gradients, training trajectories, anything
- * unknown) become SKIPPED rows, never silently dropped.
+ * {@code loss}, {@code greedy_tokens}; and the training quantities through {@link GradientChecks}: {@code grad},
+ * {@code grad.<name>}, {@code train.loss.<step>}, {@code train.final.<name>}. Unknown quantities become SKIPPED rows,
+ * never silently dropped.
  *
  * <p>A case is a directory with {@code config.json}, {@code model.safetensors} (or a sharded index) and
  * {@code expected.safetensors}.
@@ -87,7 +88,10 @@ public final class Conformance {
         Map<String, Double> max = new TreeMap<>();
         for (CheckResult r : results) {
             if (r.status() == CheckResult.Status.SKIPPED || Double.isNaN(r.error())) continue;
-            String q = r.quantity().startsWith("hidden.block_") ? "hidden.block_*" : r.quantity();
+            String q = r.quantity().startsWith("hidden.block_") ? "hidden.block_*"
+                    : r.quantity().startsWith("grad.") ? "grad.*"
+                    : r.quantity().startsWith("train.final.") ? "train.final.*"
+                    : r.quantity().startsWith("train.loss.") ? "train.loss.*" : r.quantity();
             max.merge(q, r.error(), Math::max);
         }
         return max;
@@ -127,6 +131,7 @@ public final class Conformance {
             if (has("logits_step")) checkStep(tokens);
             if (has("logits_prefill_then_step")) checkPrefillThenStep(tokens);
             if (has("greedy_tokens")) checkGreedy();
+            GradientChecks.run(name, dir, config, expected, ops, out);
             reportUnsupported();
         }
 
@@ -224,16 +229,13 @@ public final class Conformance {
         }
 
         private void reportUnsupported() {
-            int grads = 0;
             for (String k : expected.names()) {
-                if (k.startsWith("grad.")) grads++;
-                else if (!handled.contains(k) && !k.equals("logits") && !k.startsWith("hidden.block_")
+                if (!k.startsWith("grad.") && !handled.contains(k) && !k.equals("logits") && !k.startsWith("hidden.block_")
                         && !k.equals("logits_step") && !k.equals("logits_prefill_then_step"))
                     out.add(CheckResult.skipped(name, k, NOT_SUPPORTED + ": unknown quantity"));
             }
-            if (grads > 0) out.add(CheckResult.skipped(name, "grad.* (" + grads + " tensors)", NOT_SUPPORTED));
-            if (Files.exists(dir.resolve("train.safetensors")) || Files.exists(dir.resolve("train.json")))
-                out.add(CheckResult.skipped(name, "train", NOT_SUPPORTED));
+            if (Files.exists(dir.resolve("train.safetensors")) != Files.exists(dir.resolve("train.json")))
+                out.add(CheckResult.failed(name, "train", "a recorded trajectory needs both train.json and train.safetensors"));
         }
 
         private void measure(String quantity, double[] ours, String key, String note) {
