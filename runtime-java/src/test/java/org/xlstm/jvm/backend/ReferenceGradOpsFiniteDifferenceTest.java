@@ -260,9 +260,10 @@ class ReferenceGradOpsFiniteDifferenceTest {
 
     @Test
     void mlstmEpsTermThroughTheStabiliser() {
-        // With tiny keys the normaliser is exp(−m) and h depends on m through eps: the row-maximum gradient matters.
+        // Tiny q·k (~1e-8) and large input gates (m ≈ 15): the normaliser is exp(−m), comparable with eps, so h depends
+        // on m through eps and the gradient through the row maximum (to its arg-max gate) matters.
         int b = 1, s = 6, nh = 1, dk = 2, dv = 2;
-        Tensor q = random(arena, rnd, 1e-3, b, s, dk), k = random(arena, rnd, 1e-3, b, s, dk), v = random(arena, rnd, 1, b, s, dv);
+        Tensor q = random(arena, rnd, 1e-4, b, s, dk), k = random(arena, rnd, 1e-4, b, s, dk), v = random(arena, rnd, 1, b, s, dv);
         Tensor ig = random(arena, rnd, 3, b, s, nh), fg = random(arena, rnd, 1, b, s, nh);
         for (long i = 0; i < ig.size(); i++) ig.set(i, ig.get(i) + 14f);
         Tensor h = zeros(b, s, dv), dh = zeros(b, s, dv);
