@@ -9,10 +9,9 @@ import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Backward of dense products on the forward's {@link Gemm}: every gradient is itself a product,
- * {@code dX = dY·W} (W packed as a (K = out, N = in) matrix) and {@code dW += dYᵀ·X} (dY transposed into scratch,
- * X packed as (K = rows, N = in)), so the same cache-blocked, deterministic kernel does the work. Packed copies
- * go into per-thread arrays reused from step to step.
+ * Backward of dense products: {@code dX = dY·W} on the forward's {@link Gemm} (W packed as a (K = out, N = in)
+ * matrix) and {@code dW += dYᵀ·X} on {@link GemmTn} (X packed as (K = rows, N = in), dY read in place). Packed
+ * copies go into per-thread arrays reused from step to step.
  */
 final class DenseGrads {
     private DenseGrads() {}
@@ -41,25 +40,7 @@ final class DenseGrads {
 
     /** dw += dyᵀ·x: dy (rows, out), x (rows, in), dw (out, in). */
     static void weightGrad(MemorySegment dy, int rows, int out, MemorySegment x, int in, MemorySegment dw) {
-        float[] t = GradScratch.shared(0, Math.multiplyExact(out, rows));
-        transpose(dy, rows, out, t);
-        Gemm.multiply(MemorySegment.ofArray(t), out, rows, packKn(1, x, rows, in), null, dw, in, true);
-    }
-
-    /** dst[c·rows + r] = src[r·cols + c], in cache-sized tiles, in parallel over column tiles. */
-    static void transpose(MemorySegment src, int rows, int cols, float[] dst) {
-        final int tile = 32;
-        int colTiles = (cols + tile - 1) / tile;
-        Parallel.forEach(colTiles, (long) rows * cols, ct -> {
-            int c0 = ct * tile, c1 = Math.min(cols, c0 + tile);
-            for (int r0 = 0; r0 < rows; r0 += tile) {
-                int r1 = Math.min(rows, r0 + tile);
-                for (int r = r0; r < r1; r++) {
-                    long base = (long) r * cols;
-                    for (int c = c0; c < c1; c++) dst[c * rows + r] = src.getAtIndex(F, base + c);
-                }
-            }
-        });
+        GemmTn.multiplyAccumulate(dy, rows, out, packKn(1, x, rows, in), dw);
     }
 
     /**

@@ -1,14 +1,12 @@
 package org.xlstm.jvm.backend.cpu;
 
 import static org.xlstm.jvm.backend.cpu.Simd.LANES;
-import static org.xlstm.jvm.backend.cpu.Simd.ORDER;
 import static org.xlstm.jvm.backend.cpu.Simd.S;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import org.xlstm.jvm.backend.MlstmShapes;
 import org.xlstm.jvm.backend.ScalarMath;
 import org.xlstm.jvm.tensor.Tensor;
@@ -17,20 +15,23 @@ import org.xlstm.jvm.tensor.Tensor;
  * Backward of the chunkwise mLSTM cell ({@link MlstmKernels#chunkwise}) from a zero state, one task per
  * (batch, head) as the forward, so the result does not depend on the thread count.
  *
- * <p>Per task: first the chunk-start states (C, n, m) are recomputed exactly as the forward computes them (same
- * float arithmetic), then the chunks are visited last to first carrying dC, dn, dm (the gradient with respect to
- * the state after the chunk). Per chunk, the state update is differentiated first (it needs dC as it comes in),
- * then dC, dn are scaled by the decay and the outputs' gradients add the carried-state terms, leaving the gradient
- * with respect to the state before the chunk. Within a chunk every output row t is recomputed (scores, gate
- * weights, normaliser) and differentiated; the score gradients go into q, k̂ and v by broadcast multiply-adds.
- * Stabilisers are differentiated as computed (the official autograd does the same): the row maximum passes its
- * gradient to its arg-max gate, which matters only through eps. Gate logs are kept in double, as in the forward.
+ * <p>Per task: first the chunk-start states (C, n, m) are recomputed exactly as the forward computes them, then the
+ * chunks are visited last to first carrying dC, dn, dm (the gradient with respect to the state after the chunk).
+ * Per chunk, the state update is differentiated first (it needs dC as it comes in), then dC, dn are scaled by the
+ * decay and the outputs' gradients add the carried-state terms, leaving the gradient with respect to the state
+ * before the chunk. Within a chunk two passes: over output rows t (recompute scores, gate weights, normaliser;
+ * keep the score gradients dS[t][u] and gated scores E[t][u]; dq_t), then over source rows u (dk̂_u = Σ_t dS[t][u]·q_t,
+ * dv_u = Σ_t E[t][u]·dNum_t), so every sum accumulates in registers. Stabilisers are differentiated as computed (as
+ * autograd does the official code): the row maximum passes its gradient to its arg-max gate, which matters only
+ * through eps. Gate logs are kept in double, as in the forward.
+ *
+ * <p>Hot loops are small static leaf methods with vectors local to them: C2 then compiles them to plain vector
+ * instructions (a vector value crossing a call that is not inlined, or held in a static field, is boxed).
  */
 final class MlstmBackward {
     private MlstmBackward() {}
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
-    private static final FloatVector ZERO = FloatVector.zero(S);
 
     private static int pad(int n) { return (n + LANES - 1) / LANES * LANES; }
 
@@ -46,20 +47,207 @@ final class MlstmBackward {
                 di == null ? null : di.segment(), df == null ? null : df.segment()));
     }
 
-    /** One (batch, head): its scratch arrays and the two passes. */
+    // ============================================================================================ leaf kernels
+
+    /**
+     * Scores of row t against the chunk: w[u] = exp(a_u + shift) for u ≤ t (0 beyond), e[u] = (q_t·k̂_u)·w[u];
+     * returns Σ e. The exponent is (aHi + shiftHi) + (aLo + shiftLo) as in the forward.
+     */
+    static float scoreRow(float[] kt, int lp, float[] qc, int qo, int dk, float[] aHi, float[] aLo, float shiftHi,
+                          float shiftLo, int t, float[] w, float[] e, float[] tmp) {
+        int nv = t / LANES + 1;
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector den = zero;
+        FloatVector sh = FloatVector.broadcast(S, shiftHi), sl = FloatVector.broadcast(S, shiftLo);
+        for (int j = 0; j < nv; j++) {
+            int u0 = j * LANES;
+            FloatVector sc = zero;
+            for (int d = 0, ko = u0; d < dk; d++, ko += lp)
+                sc = FloatVector.fromArray(S, kt, ko).fma(FloatVector.broadcast(S, qc[qo + d]), sc);
+            FloatVector arg = FloatVector.fromArray(S, aHi, u0).add(sh).add(FloatVector.fromArray(S, aLo, u0).add(sl));
+            FloatVector wv = VectorMath.exp(arg);
+            if (j == nv - 1) wv = wv.blend(zero, S.indexInRange(u0, t + 1).not());
+            FloatVector ev = sc.mul(wv);
+            wv.intoArray(w, u0);
+            ev.intoArray(e, u0);
+            den = den.add(ev);
+        }
+        return VectorGrads.sum(den, tmp);
+    }
+
+    /** out[0..dvp) = Σ_{u≤t} e[u]·rows[u] (rows of stride dvp). */
+    static void weightedRows(float[] rows, int stride, float[] e, int t, float[] out, int width) {
+        for (int d = 0; d < width; d += LANES) {
+            FloatVector o = FloatVector.zero(S);
+            for (int u = 0, ro = d; u <= t; u++, ro += stride)
+                o = FloatVector.fromArray(S, rows, ro).fma(FloatVector.broadcast(S, e[u]), o);
+            o.intoArray(out, d);
+        }
+    }
+
+    /** out = qᵀ·C (C rows of stride dvp at cBase), and num += wi·out. */
+    static void queryState(float[] c, int cBase, int dk, int dvp, float[] qc, int qo, float wi, float[] out, float[] num) {
+        FloatVector wv = FloatVector.broadcast(S, wi);
+        for (int dd = 0; dd < dvp; dd += LANES) {
+            FloatVector o = FloatVector.zero(S);
+            for (int d = 0, co = cBase + dd; d < dk; d++, co += dvp)
+                o = FloatVector.fromArray(S, c, co).fma(FloatVector.broadcast(S, qc[qo + d]), o);
+            o.intoArray(out, dd);
+            o.fma(wv, FloatVector.fromArray(S, num, dd)).intoArray(num, dd);
+        }
+    }
+
+    /** dNum[no..] = dh[ho..]·inv; returns Σ dh·num. */
+    static float scaleAndDot(float[] dh, int ho, float[] num, float inv, float[] dNum, int no, int dvp, float[] tmp) {
+        FloatVector dot = FloatVector.zero(S), iv = FloatVector.broadcast(S, inv);
+        for (int d = 0; d < dvp; d += LANES) {
+            FloatVector g = FloatVector.fromArray(S, dh, ho + d);
+            dot = g.fma(FloatVector.fromArray(S, num, d), dot);
+            g.mul(iv).intoArray(dNum, no + d);
+        }
+        return VectorGrads.sum(dot, tmp);
+    }
+
+    /**
+     * For u ≤ t: de_u = dDen + dNum·v_u; ds[u] = de_u·w[u] (the score gradient, stored in dsRow), dl[u] = de_u·e[u]
+     * (the exponent's gradient, added to daF); returns Σ dl.
+     */
+    static float scoreGrads(float[] vt, int lp, float[] dNum, int no, int dv, float dDen, float[] w, float[] e, int t,
+                            float[] dsRow, int so, float[] daF, float[] tmp) {
+        int nv = t / LANES + 1;
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector sum = zero;
+        for (int j = 0; j < nv; j++) {
+            int u0 = j * LANES;
+            FloatVector de = FloatVector.broadcast(S, dDen);
+            for (int d = 0, vo = u0; d < dv; d++, vo += lp)
+                de = FloatVector.fromArray(S, vt, vo).fma(FloatVector.broadcast(S, dNum[no + d]), de);
+            FloatVector dl = de.mul(FloatVector.fromArray(S, e, u0));
+            if (j == nv - 1) dl = dl.blend(zero, S.indexInRange(u0, t + 1).not());
+            de.mul(FloatVector.fromArray(S, w, u0)).intoArray(dsRow, so + u0);
+            FloatVector.fromArray(S, daF, u0).add(dl).intoArray(daF, u0);
+            sum = sum.add(dl);
+        }
+        return VectorGrads.sum(sum, tmp);
+    }
+
+    /** out[oo..oo+width) = Σ_{u≤t} ds[so+u]·rows[u] (rows of stride width). */
+    static void rowCombination(float[] rows, float[] ds, int so, int t, float[] out, int oo, int width) {
+        for (int d = 0; d < width; d += LANES) {
+            FloatVector o = FloatVector.zero(S);
+            for (int u = 0, ro = d; u <= t; u++, ro += width)
+                o = FloatVector.fromArray(S, rows, ro).fma(FloatVector.broadcast(S, ds[so + u]), o);
+            o.intoArray(out, oo + d);
+        }
+    }
+
+    /** dq[qo..] += wi·(Σ_e dNum[e]·cpT[e][·] + dDen·np[·]). */
+    static void interQueryGrad(float[] cpT, int dkp, float[] dNum, int no, int dv, float[] np, int nBase, float dDen, float wi,
+                               float[] dq, int qo) {
+        FloatVector wv = FloatVector.broadcast(S, wi);
+        for (int x = 0; x < dkp; x += LANES) {
+            FloatVector acc = FloatVector.fromArray(S, np, nBase + x).mul(dDen);
+            for (int e = 0, co = x; e < dv; e++, co += dkp)
+                acc = FloatVector.fromArray(S, cpT, co).fma(FloatVector.broadcast(S, dNum[no + e]), acc);
+            acc.fma(wv, FloatVector.fromArray(S, dq, qo + x)).intoArray(dq, qo + x);
+        }
+    }
+
+    /** Returns Σ a[0..n)·b[0..n) over padded arrays. */
+    static float dot(float[] a, int ao, float[] b, int bo, int n, float[] tmp) {
+        FloatVector s = FloatVector.zero(S);
+        for (int i = 0; i < n; i += LANES) s = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s);
+        return VectorGrads.sum(s, tmp);
+    }
+
+    /**
+     * Per source row u: acc[u] += Σ_{t≥u} m[t][u]·rows[t] (m row-major with stride lp, rows of stride width). Used
+     * for dk̂ (m = dS, rows = q) and dv (m = E, rows = dNum).
+     */
+    static void columnCombination(float[] m, int lp, float[] rows, int width, int len, float[] acc) {
+        for (int u = 0; u < len; u++)
+            for (int d = 0; d < width; d += LANES) {
+                FloatVector o = FloatVector.fromArray(S, acc, u * width + d);
+                for (int t = u, ro = u * width + d; t < len; t++, ro += width)
+                    o = FloatVector.fromArray(S, rows, ro).fma(FloatVector.broadcast(S, m[t * lp + u]), o);
+                o.intoArray(acc, u * width + d);
+            }
+    }
+
+    /** dC[x][·] += Σ_t (wq[t]·q_t[x])·dNum_t[·] for all x (dNum rows of stride dvp, q rows of stride dkp). */
+    static void interStateGrad(float[] qc, int dkp, int dk, float[] wq, float[] dNumAll, int dvp, int len, float[] dC) {
+        for (int x = 0; x < dk; x++)
+            for (int e = 0; e < dvp; e += LANES) {
+                FloatVector o = FloatVector.fromArray(S, dC, x * dvp + e);
+                for (int t = 0, no = e; t < len; t++, no += dvp)
+                    o = FloatVector.fromArray(S, dNumAll, no).fma(FloatVector.broadcast(S, wq[t] * qc[t * dkp + x]), o);
+                o.intoArray(dC, x * dvp + e);
+            }
+    }
+
+    /** tu[·] = Σ_e v[e]·dCT[e][·] + dn[·]. */
+    static void stateTimesValue(float[] dCT, int dkp, float[] vc, int vo, int dv, float[] dn, float[] tu) {
+        for (int x = 0; x < dkp; x += LANES) {
+            FloatVector acc = FloatVector.fromArray(S, dn, x);
+            for (int e = 0, co = x; e < dv; e++, co += dkp)
+                acc = FloatVector.fromArray(S, dCT, co).fma(FloatVector.broadcast(S, vc[vo + e]), acc);
+            acc.intoArray(tu, x);
+        }
+    }
+
+    /** acc[ao..] += s·src[so..] over n padded floats. */
+    static void axpy(float s, float[] src, int so, float[] acc, int ao, int n) {
+        FloatVector sv = FloatVector.broadcast(S, s);
+        for (int i = 0; i < n; i += LANES)
+            FloatVector.fromArray(S, src, so + i).fma(sv, FloatVector.fromArray(S, acc, ao + i)).intoArray(acc, ao + i);
+    }
+
+    /** out[0..dvp) += Σ_x coef·k̂[x]·dC[x][·]. */
+    static void stateTimesKey(float[] dC, int dk, int dvp, float[] kc, int ko, float coef, float[] out, int oo) {
+        for (int e = 0; e < dvp; e += LANES) {
+            FloatVector acc = FloatVector.fromArray(S, out, oo + e);
+            for (int x = 0, co = e; x < dk; x++, co += dvp)
+                acc = FloatVector.fromArray(S, dC, co).fma(FloatVector.broadcast(S, kc[ko + x] * coef), acc);
+            acc.intoArray(out, oo + e);
+        }
+    }
+
+    static void scale(float[] a, int n, float s) {
+        FloatVector sv = FloatVector.broadcast(S, s);
+        for (int i = 0; i < n; i += LANES) FloatVector.fromArray(S, a, i).mul(sv).intoArray(a, i);
+    }
+
+    /** C += Σ_u w[u]·k̂_u v_uᵀ and n += Σ_u w[u]·k̂_u (the forward's state update after the decay). */
+    static void stateUpdate(float[] kt, int lp, float[] vc, int dvp, int dk, int len, double[] a, double g, double mNew,
+                            float[] c, float[] n) {
+        for (int u = 0; u < len; u++) {
+            float wu = (float) Math.exp(g + a[u] - mNew);
+            for (int d = 0; d < dk; d++) {
+                float coef = kt[d * lp + u] * wu;
+                n[d] += coef;
+                axpy(coef, vc, u * dvp, c, d * dvp, dvp);
+            }
+        }
+    }
+
+    /** dst[c·ldd + r] = src[off + r·cols + c] for an (rows, cols) block, padded columns of dst zeroed. */
+    static void transpose(float[] src, int off, int rows, int cols, float[] dst, int ldd) {
+        for (int c = 0; c < cols; c++) Arrays.fill(dst, c * ldd + rows, c * ldd + ldd, 0f);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) dst[c * ldd + r] = src[off + r * cols + c];
+    }
+
+    private static double share(double self, double other) { return self > other ? 1.0 : self == other ? 0.5 : 0.0; }
+
+    // ============================================================================================ per (b, head)
+
     private static final class Task {
         final MlstmShapes sh;
         final int b, hd, s, nh, dk, dv, chunk, lp, dkp, dvp, nChunks;
-        final float eps, scale;
-        final float m0;
-        // chunk gathers
-        final float[] qc, kc, kt, vc, vt, dhc, dqc, dkc, dvc;
-        // states at chunk starts and the carried gradients
-        final float[] cs, ns, cpT, dC, dCT, dn;
-        final double[] ms;
-        // per chunk gate values and gradients
-        final double[] bcum, a, pm, dbc, da;
-        final float[] aHi, aLo, wRow, eRow, deRow, dlRow, daF, num, dNum, qcv, tu;
+        final float eps, scale, m0;
+        final float[] qc, kc, kt, vc, vt, dhc, dqc, dkc, dvc, cs, ns, cpT, dC, dCT, dn;
+        final float[] aHi, aLo, wRow, eRow, daF, num, qcv, tu, tmp, dsAll, eAll, dNumAll, wq;
+        final double[] ms, bcum, a, pm, dbc, da;
 
         Task(MlstmShapes sh, int b, int hd, int chunk, float eps, float m0) {
             this.sh = sh;
@@ -97,13 +285,15 @@ final class MlstmBackward {
             aLo = GradScratch.task(slot++, lp);
             wRow = GradScratch.task(slot++, lp);
             eRow = GradScratch.task(slot++, lp);
-            deRow = GradScratch.task(slot++, lp);
-            dlRow = GradScratch.task(slot++, lp);
             daF = GradScratch.task(slot++, lp);
             num = GradScratch.task(slot++, dvp);
-            dNum = GradScratch.task(slot++, dvp);
             qcv = GradScratch.task(slot++, dvp);
-            tu = GradScratch.task(slot, dkp);
+            tu = GradScratch.task(slot++, dkp);
+            tmp = GradScratch.task(slot++, LANES);
+            dsAll = GradScratch.task(slot++, chunk * lp);
+            eAll = GradScratch.task(slot++, chunk * lp);
+            dNumAll = GradScratch.task(slot++, chunk * dvp);
+            wq = GradScratch.task(slot, lp);
             ms = GradScratch.taskDoubles(0, nChunks);
             bcum = GradScratch.taskDoubles(1, lp);
             a = GradScratch.taskDoubles(2, lp);
@@ -122,26 +312,25 @@ final class MlstmBackward {
                 dm = chunkBackward(c, dm, q, k, v, ig, fg, dh, dqOut, dkOut, dvOut, di, df);
         }
 
-        private boolean fresh() { return m0 == Float.NEGATIVE_INFINITY; }
-
         /** Loads chunk c's q, scaled k (both layouts), v (both layouts) and gate logs; returns its length. */
         private int gather(int c, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment ig, MemorySegment fg) {
             int t0 = c * chunk, len = Math.min(chunk, s - t0);
             Arrays.fill(kt, 0, dk * lp, 0f);
             Arrays.fill(vt, 0, dv * lp, 0f);
+            Arrays.fill(qc, 0, chunk * dkp, 0f);
+            Arrays.fill(kc, 0, chunk * dkp, 0f);
+            Arrays.fill(vc, 0, chunk * dvp, 0f);
             for (int u = 0; u < len; u++) {
                 int t = t0 + u;
                 long qo = sh.qk(b, t, hd, 0), vo = sh.v(b, t, hd, 0);
                 MemorySegment.copy(q, F, qo * 4, qc, u * dkp, dk);
-                Arrays.fill(qc, u * dkp + dk, (u + 1) * dkp, 0f);
+                MemorySegment.copy(k, F, qo * 4, kc, u * dkp, dk);
                 for (int d = 0; d < dk; d++) {
-                    float kh = k.getAtIndex(F, qo + d) * scale;
+                    float kh = kc[u * dkp + d] * scale;
                     kt[d * lp + u] = kh;
                     kc[u * dkp + d] = kh;
                 }
-                Arrays.fill(kc, u * dkp + dk, (u + 1) * dkp, 0f);
                 MemorySegment.copy(v, F, vo * 4, vc, u * dvp, dv);
-                Arrays.fill(vc, u * dvp + dv, (u + 1) * dvp, 0f);
                 for (int d = 0; d < dv; d++) vt[d * lp + u] = vc[u * dvp + d];
             }
             double acc = 0, run = Double.NEGATIVE_INFINITY;
@@ -177,25 +366,13 @@ final class MlstmBackward {
                 double mNew = Math.max(g + m, g + pm[len - 1]);
                 float decay = (float) Math.exp(g + m - mNew);
                 if (decay != 1f) {
-                    FloatVector dec = FloatVector.broadcast(S, decay);
-                    for (int i = 0; i < dk * dvp; i += LANES) FloatVector.fromArray(S, c, i).mul(dec).intoArray(c, i);
+                    scale(c, dk * dvp, decay);
                     for (int d = 0; d < dk; d++) n[d] *= decay;
                 }
-                for (int u = 0; u < len; u++) {
-                    float wu = (float) Math.exp(g + a[u] - mNew);
-                    for (int d = 0; d < dk; d++) {
-                        float coef = kt[d * lp + u] * wu;
-                        n[d] += coef;
-                        FloatVector cf = FloatVector.broadcast(S, coef);
-                        for (int dd = 0, co = d * dvp, vo = u * dvp; dd < dvp; dd += LANES, co += LANES, vo += LANES)
-                            FloatVector.fromArray(S, vc, vo).fma(cf, FloatVector.fromArray(S, c, co)).intoArray(c, co);
-                    }
-                }
+                stateUpdate(kt, lp, vc, dvp, dk, len, a, g, mNew, c, n);
                 m = (float) mNew;
             }
         }
-
-        private static double share(double self, double other) { return self > other ? 1.0 : self == other ? 0.5 : 0.0; }
 
         /** Backward of chunk ci; dC, dn hold the gradient w.r.t. the state after it and are left w.r.t. the state before. */
         private double chunkBackward(int ci, double dmIn, MemorySegment q, MemorySegment k, MemorySegment v,
@@ -204,10 +381,8 @@ final class MlstmBackward {
             int len = gather(ci, q, k, v, ig, fg), t0 = ci * chunk;
             int cBase = ci * dk * dvp, nBase = ci * dkp;
             double m = ms[ci];
-            for (int u = 0; u < len; u++) {
-                MemorySegment.copy(dh, F, sh.v(b, t0 + u, hd, 0) * 4, dhc, u * dvp, dv);
-                Arrays.fill(dhc, u * dvp + dv, (u + 1) * dvp, 0f);
-            }
+            Arrays.fill(dhc, 0, chunk * dvp, 0f);
+            for (int u = 0; u < len; u++) MemorySegment.copy(dh, F, sh.v(b, t0 + u, hd, 0) * 4, dhc, u * dvp, dv);
             Arrays.fill(dqc, 0, len * dkp, 0f);
             Arrays.fill(dkc, 0, len * dkp, 0f);
             Arrays.fill(dvc, 0, len * dvp, 0f);
@@ -223,16 +398,9 @@ final class MlstmBackward {
             double mLoc = g + a[aMax];
             double mNew = Math.max(g + m, mLoc);
             float decay = (float) Math.exp(g + m - mNew);
-            double dg = 0, dmNew = dmIn;
-            boolean anyState = ci < nChunks - 1;   // the last chunk's end state feeds nothing
-            if (anyState) {
-                FloatVector dd = ZERO;
-                for (int x = 0; x < dk; x++) {
-                    int co = x * dvp;
-                    for (int e = 0; e < dvp; e += LANES)
-                        dd = FloatVector.fromArray(S, dC, co + e).fma(FloatVector.fromArray(S, cs, cBase + co + e), dd);
-                }
-                double dDecay = VectorGrads.sum(dd);
+            if (ci < nChunks - 1) {   // the last chunk's end state feeds nothing
+                double dg = 0, dmNew = dmIn;
+                double dDecay = dot(dC, 0, cs, cBase, dk * dvp, tmp);
                 for (int x = 0; x < dk; x++) dDecay += (double) dn[x] * ns[nBase + x];
                 if (decay != 0f) {
                     double l = dDecay * decay;
@@ -240,34 +408,16 @@ final class MlstmBackward {
                     dmPrev += l;
                     dmNew -= l;
                 }
-                transpose(dC, dk, dvp, dCT, dkp);
+                transpose(dC, 0, dk, dvp, dCT, dkp);
                 for (int u = 0; u < len; u++) {
                     float wu = (float) Math.exp(g + a[u] - mNew);
-                    // tu = dC·v_u + dn  (over the key dimension)
-                    for (int x = 0; x < dkp; x += LANES) {
-                        FloatVector acc = FloatVector.fromArray(S, dn, x);
-                        for (int e = 0, vo = u * dvp; e < dv; e++)
-                            acc = FloatVector.fromArray(S, dCT, e * dkp + x).fma(FloatVector.broadcast(S, vc[vo + e]), acc);
-                        acc.intoArray(tu, x);
-                    }
-                    FloatVector dot = ZERO;
-                    FloatVector wv = FloatVector.broadcast(S, wu);
-                    for (int x = 0; x < dkp; x += LANES) {
-                        FloatVector t = FloatVector.fromArray(S, tu, x);
-                        dot = t.fma(FloatVector.fromArray(S, kc, u * dkp + x), dot);
-                        t.fma(wv, FloatVector.fromArray(S, dkc, u * dkp + x)).intoArray(dkc, u * dkp + x);
-                    }
-                    double l = (double) VectorGrads.sum(dot) * wu;
+                    stateTimesValue(dCT, dkp, vc, u * dvp, dv, dn, tu);            // tu = dC·v_u + dn
+                    double l = (double) dot(tu, 0, kc, u * dkp, dkp, tmp) * wu;
+                    axpy(wu, tu, 0, dkc, u * dkp, dkp);                            // dk̂_u += w'_u·tu
+                    stateTimesKey(dC, dk, dvp, kc, u * dkp, wu, dvc, u * dvp);     // dv_u += w'_u·dCᵀk̂_u
                     dg += l;
                     da[u] += l;
                     dmNew -= l;
-                    // dv_u += w'_u·dCᵀ k̂_u
-                    for (int e = 0; e < dvp; e += LANES) {
-                        FloatVector acc = FloatVector.fromArray(S, dvc, u * dvp + e);
-                        for (int x = 0; x < dk; x++)
-                            acc = FloatVector.fromArray(S, dC, x * dvp + e).fma(FloatVector.broadcast(S, kc[u * dkp + x] * wu), acc);
-                        acc.intoArray(dvc, u * dvp + e);
-                    }
                 }
                 double sh0 = share(g + m, mLoc);
                 dg += dmNew;
@@ -275,130 +425,54 @@ final class MlstmBackward {
                 da[aMax] += dmNew * (1 - sh0);
                 dbc[len - 1] += dg;
                 // from here on dC, dn accumulate the gradient w.r.t. the state before the chunk
-                FloatVector dec = FloatVector.broadcast(S, decay);
-                for (int i = 0; i < dk * dvp; i += LANES) FloatVector.fromArray(S, dC, i).mul(dec).intoArray(dC, i);
+                scale(dC, dk * dvp, decay);
                 for (int x = 0; x < dkp; x++) dn[x] *= decay;
             } else {
                 Arrays.fill(dC, 0, dk * dvp, 0f);
                 Arrays.fill(dn, 0, dkp, 0f);
             }
 
-            // ---- outputs
+            // ---- outputs, pass over rows t
             boolean inter0 = m != Double.NEGATIVE_INFINITY;
             if (inter0) transpose(cs, cBase, dk, dvp, cpT, dkp);
-            float[] np = ns;
+            Arrays.fill(wq, 0, lp, 0f);
             int runArg = 0;
             for (int t = 0; t < len; t++) {
                 if (a[t] > a[runArg]) runArg = t;
                 double bt = bcum[t];
-                double inter = bt + m;
-                double intra = bt + pm[t];
+                double inter = bt + m, intra = bt + pm[t];
                 double stab = Math.max(intra, inter);
-                int nv = t / LANES + 1;
                 double shift = bt - stab;
                 float shHi = (float) shift;
-                FloatVector shiftHi = FloatVector.broadcast(S, shHi), shiftLo = FloatVector.broadcast(S, (float) (shift - shHi));
-                int qo = t * dkp;
-                FloatVector denV = ZERO;
-                for (int j = 0; j < nv; j++) {
-                    int u0 = j * LANES;
-                    FloatVector sc = ZERO;
-                    for (int d = 0, ko = u0; d < dk; d++, ko += lp)
-                        sc = FloatVector.fromArray(S, kt, ko).fma(FloatVector.broadcast(S, qc[qo + d]), sc);
-                    FloatVector arg = FloatVector.fromArray(S, aHi, u0).add(shiftHi)
-                            .add(FloatVector.fromArray(S, aLo, u0).add(shiftLo));
-                    FloatVector w = VectorMath.exp(arg);
-                    if (j == nv - 1) w = w.blend(ZERO, S.indexInRange(u0, t + 1).not());
-                    FloatVector ev = sc.mul(w);
-                    w.intoArray(wRow, u0);
-                    ev.intoArray(eRow, u0);
-                    denV = denV.add(ev);
-                }
-                float den = VectorGrads.sum(denV);
-                for (int d = 0; d < dvp; d += LANES) {
-                    FloatVector o = ZERO;
-                    for (int u = 0, vo = d; u <= t; u++, vo += dvp)
-                        o = FloatVector.fromArray(S, vc, vo).fma(FloatVector.broadcast(S, eRow[u]), o);
-                    o.intoArray(num, d);
-                }
+                int qo = t * dkp, ho = t * dvp, so = t * lp;
+                float den = scoreRow(kt, lp, qc, qo, dk, aHi, aLo, shHi, (float) (shift - shHi), t, wRow, eRow, tmp);
+                weightedRows(vc, dvp, eRow, t, num, dvp);
                 float wi = 0f, qn = 0f;
                 if (inter0) {
                     wi = (float) Math.exp(inter - stab);
-                    for (int d = 0; d < dk; d++) qn += qc[qo + d] * np[nBase + d];
+                    qn = dot(qc, qo, ns, nBase, dkp, tmp);
                     den += wi * qn;
-                    for (int dd = 0; dd < dvp; dd += LANES) {
-                        FloatVector o = ZERO;
-                        for (int d = 0, co = cBase + dd; d < dk; d++, co += dvp)
-                            o = FloatVector.fromArray(S, cs, co).fma(FloatVector.broadcast(S, qc[qo + d]), o);
-                        o.intoArray(qcv, dd);
-                        o.fma(FloatVector.broadcast(S, wi), FloatVector.fromArray(S, num, dd)).intoArray(num, dd);
-                    }
+                    queryState(cs, cBase, dk, dvp, qc, qo, wi, qcv, num);
                 }
                 float expNeg = (float) Math.exp(-stab);
                 float norm = Math.max(Math.abs(den), expNeg) + eps;
                 float inv = 1f / norm;
-                // dNum = dh/norm, dNorm = −dh·num/norm²
-                FloatVector dotHN = ZERO;
-                FloatVector invV = FloatVector.broadcast(S, inv);
-                int ho = t * dvp;
-                for (int d = 0; d < dvp; d += LANES) {
-                    FloatVector gh = FloatVector.fromArray(S, dhc, ho + d);
-                    dotHN = gh.fma(FloatVector.fromArray(S, num, d), dotHN);
-                    gh.mul(invV).intoArray(dNum, d);
-                }
-                double dNorm = -(double) VectorGrads.sum(dotHN) * inv * inv;
+                double dNorm = -(double) scaleAndDot(dhc, ho, num, inv, dNumAll, ho, dvp, tmp) * inv * inv;
                 double shAbs = share(Math.abs(den), expNeg);
                 float dDen = (float) (dNorm * shAbs * Math.signum(den));
                 double dStab = -dNorm * (1 - shAbs) * expNeg;
-                // de_u = dDen + dNum·v_u, over u
-                FloatVector dDenV = FloatVector.broadcast(S, dDen);
-                for (int j = 0; j < nv; j++) {
-                    int u0 = j * LANES;
-                    FloatVector de = dDenV;
-                    for (int d = 0, vo = u0; d < dv; d++, vo += lp)
-                        de = FloatVector.fromArray(S, vt, vo).fma(FloatVector.broadcast(S, dNum[d]), de);
-                    FloatVector e = FloatVector.fromArray(S, eRow, u0);
-                    FloatVector dl = de.mul(e);
-                    if (j == nv - 1) dl = dl.blend(ZERO, S.indexInRange(u0, t + 1).not());
-                    // ds_u = de_u·w_u (gradient of the score q·k̂_u)
-                    de.mul(FloatVector.fromArray(S, wRow, u0)).intoArray(deRow, u0);
-                    dl.intoArray(dlRow, u0);
-                    FloatVector.fromArray(S, daF, u0).add(dl).intoArray(daF, u0);
-                }
-                double sumDl = 0;
-                for (int u = 0; u <= t; u++) sumDl += dlRow[u];
+                Arrays.fill(dsAll, so, so + lp, 0f);
+                Arrays.fill(eAll, so, so + lp, 0f);
+                double sumDl = scoreGrads(vt, lp, dNumAll, ho, dv, dDen, wRow, eRow, t, dsAll, so, daF, tmp);
+                System.arraycopy(eRow, 0, eAll, so, t + 1);
                 dbc[t] += sumDl;
                 dStab -= sumDl;
-                // dv_u += e_u·dNum; dq_t += Σ ds_u k̂_u; dk̂_u += ds_u q_t
-                for (int u = 0; u <= t; u++) {
-                    FloatVector eu = FloatVector.broadcast(S, eRow[u]), ds = FloatVector.broadcast(S, deRow[u]);
-                    for (int d = 0; d < dvp; d += LANES)
-                        FloatVector.fromArray(S, dNum, d).fma(eu, FloatVector.fromArray(S, dvc, u * dvp + d)).intoArray(dvc, u * dvp + d);
-                    for (int d = 0; d < dkp; d += LANES) {
-                        FloatVector.fromArray(S, kc, u * dkp + d).fma(ds, FloatVector.fromArray(S, dqc, qo + d)).intoArray(dqc, qo + d);
-                        FloatVector.fromArray(S, qc, qo + d).fma(ds, FloatVector.fromArray(S, dkc, u * dkp + d)).intoArray(dkc, u * dkp + d);
-                    }
-                }
+                rowCombination(kc, dsAll, so, t, dqc, qo, dkp);   // dq_t = Σ_u dS[t][u]·k̂_u
                 if (inter0 && wi != 0f) {
-                    FloatVector dw = ZERO;
-                    for (int d = 0; d < dvp; d += LANES) dw = FloatVector.fromArray(S, dNum, d).fma(FloatVector.fromArray(S, qcv, d), dw);
-                    double dwI = VectorGrads.sum(dw) + (double) dDen * qn;
-                    // dq_t += wI·(Cp·dNum + dDen·np)
-                    FloatVector wv = FloatVector.broadcast(S, wi);
-                    for (int x = 0; x < dkp; x += LANES) {
-                        FloatVector acc = FloatVector.fromArray(S, np, nBase + x).mul(dDen);
-                        for (int e = 0; e < dv; e++)
-                            acc = FloatVector.fromArray(S, cpT, e * dkp + x).fma(FloatVector.broadcast(S, dNum[e]), acc);
-                        acc.fma(wv, FloatVector.fromArray(S, dqc, qo + x)).intoArray(dqc, qo + x);
-                    }
-                    // dCp += wI·q_t ⊗ dNum; dnp += wI·dDen·q_t
-                    for (int x = 0; x < dk; x++) {
-                        float qx = wi * qc[qo + x];
-                        FloatVector qv = FloatVector.broadcast(S, qx);
-                        for (int d = 0; d < dvp; d += LANES)
-                            FloatVector.fromArray(S, dNum, d).fma(qv, FloatVector.fromArray(S, dC, x * dvp + d)).intoArray(dC, x * dvp + d);
-                        dn[x] += qx * dDen;
-                    }
+                    double dwI = dot(dNumAll, ho, qcv, 0, dvp, tmp) + (double) dDen * qn;
+                    interQueryGrad(cpT, dkp, dNumAll, ho, dv, ns, nBase, dDen, wi, dqc, qo);
+                    wq[t] = wi;
+                    for (int x = 0; x < dk; x++) dn[x] += wi * qc[qo + x] * dDen;
                     double l = dwI * wi;
                     dbc[t] += l;
                     dmPrev += l;
@@ -409,6 +483,10 @@ final class MlstmBackward {
                 da[runArg] += dStab * shIntra;
                 dmPrev += dStab * (1 - shIntra);
             }
+            if (inter0) interStateGrad(qc, dkp, dk, wq, dNumAll, dvp, len, dC);   // dCp += Σ_t wI_t q_t ⊗ dNum_t
+            // ---- pass over source rows u
+            columnCombination(dsAll, lp, qc, dkp, len, dkc);       // dk̂_u += Σ_t dS[t][u]·q_t
+            columnCombination(eAll, lp, dNumAll, dvp, len, dvc);   // dv_u += Σ_t E[t][u]·dNum_t
 
             // ---- gates and write-out
             for (int u = 0; u < len; u++) {
@@ -431,17 +509,6 @@ final class MlstmBackward {
                 if (dvOut != null) MemorySegment.copy(dvc, u * dvp, dvOut, F, vo * 4, dv);
             }
             return dmPrev;
-        }
-
-        /** dst[c·ldd + r] = src[r·cols + c] for an (rows, cols) block. */
-        private static void transpose(float[] src, int rows, int cols, float[] dst, int ldd) {
-            transpose(src, 0, rows, cols, dst, ldd);
-        }
-
-        private static void transpose(float[] src, int off, int rows, int cols, float[] dst, int ldd) {
-            for (int c = 0; c < cols; c++) Arrays.fill(dst, c * ldd + rows, c * ldd + ldd, 0f);
-            for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++) dst[c * ldd + r] = src[off + r * cols + c];
         }
     }
 }

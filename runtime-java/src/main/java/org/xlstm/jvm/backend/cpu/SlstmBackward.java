@@ -1,7 +1,6 @@
 package org.xlstm.jvm.backend.cpu;
 
 import static org.xlstm.jvm.backend.cpu.Simd.LANES;
-import static org.xlstm.jvm.backend.cpu.Simd.ORDER;
 import static org.xlstm.jvm.backend.cpu.Simd.S;
 
 import java.lang.foreign.MemorySegment;
@@ -24,8 +23,6 @@ final class SlstmBackward {
     private SlstmBackward() {}
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
-    private static final FloatVector ZERO = FloatVector.zero(S);
-    private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
 
     static void run(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias, Tensor dy,
                     Tensor dxi, Tensor dxf, Tensor dxz, Tensor dxo, Tensor dr, Tensor dbias) {
@@ -81,9 +78,10 @@ final class SlstmBackward {
 
     private static MemorySegment seg(Tensor t) { return t == null ? null : t.segment(); }
 
+    /** torch: max/min pass the whole gradient to the winner, half to each at a tie. */
     private static FloatVector halfAtTie(FloatVector self, FloatVector other) {
-        // torch: max/min pass the whole gradient to the winner, half to each at a tie
-        return ZERO.blend(0.5f, self.compare(VectorOperators.EQ, other)).blend(1f, self.compare(VectorOperators.GT, other));
+        return FloatVector.zero(S).blend(0.5f, self.compare(VectorOperators.EQ, other))
+                .blend(1f, self.compare(VectorOperators.GT, other));
     }
 
     private static void headTask(int b, int hd, int s, int nh, int dh, int dhp, float[] rf, float[] rt,
@@ -95,7 +93,7 @@ final class SlstmBackward {
                 mA = GradScratch.task(35, (s + 1) * dhp), hA = GradScratch.task(36, (s + 1) * dhp);
         float[] bb = GradScratch.task(37, g4);
         float[] draw = GradScratch.task(38, g4);
-        float[] vec = GradScratch.task(39, 4 * dhp);   // dhRec, dc, dn, dm
+        float[] vec = GradScratch.task(39, 5 * dhp);   // dhRec, dc, dn, dm, dy of the step
         boolean[] fresh = new boolean[s];
         Arrays.fill(cA, 0, dhp, 0f);
         Arrays.fill(mA, 0, dhp, 0f);
@@ -105,122 +103,151 @@ final class SlstmBackward {
         Arrays.fill(bb, 0, g4, 0f);
         for (int g = 0; g < 4; g++) MemorySegment.copy(bias, F, (((long) hd * 4 + g) * dh) * 4, bb, g * dhp, dh);
         int rBase = hd * dh * g4;
-        VectorMask<Float> tail = S.indexInRange(0, dh % LANES == 0 ? LANES : dh % LANES);
 
         // ---- forward, as SlstmKernel computes it, keeping everything
         for (int t = 0; t < s; t++) {
             long xOff = ((long) b * s + t) * d + (long) hd * dh;
-            int ro = t * g4, hp = t * dhp, hn = (t + 1) * dhp;
+            int ro = t * g4, hp = t * dhp;
             for (int g = 0; g < 4; g++) {
                 MemorySegment.copy(x[g], F, xOff * 4, raw, ro + g * dhp, dh);
                 Arrays.fill(raw, ro + g * dhp + dh, ro + (g + 1) * dhp, 0f);
             }
-            for (int o = 0; o < g4; o += LANES) {
-                FloatVector acc = FloatVector.fromArray(S, raw, ro + o).add(FloatVector.fromArray(S, bb, o));
-                for (int k = 0, rr = rBase + o; k < dh; k++, rr += g4)
-                    acc = FloatVector.fromArray(S, rf, rr).fma(FloatVector.broadcast(S, hA[hp + k]), acc);
-                acc.intoArray(raw, ro + o);
-            }
+            recurrentMatVec(rf, rBase, dh, g4, hA, hp, bb, raw, ro);
             boolean fr = true;
             for (int j = 0; j < dh; j++) if (nA[hp + j] != 0f) { fr = false; break; }
             fresh[t] = fr;
-            for (int j = 0; j < dhp; j += LANES) {
-                FloatVector ir = FloatVector.fromArray(S, raw, ro + j), fg = FloatVector.fromArray(S, raw, ro + dhp + j),
-                        zr = FloatVector.fromArray(S, raw, ro + 2 * dhp + j), or = FloatVector.fromArray(S, raw, ro + 3 * dhp + j);
-                FloatVector mv = FloatVector.fromArray(S, mA, hp + j), cv = FloatVector.fromArray(S, cA, hp + j),
-                        nv = FloatVector.fromArray(S, nA, hp + j);
-                FloatVector logFPlusM = mv.add(VectorMath.logSigmoid(fg));
-                FloatVector mNew = fr ? ir : ir.max(logFPlusM);
-                FloatVector iA = VectorMath.exp(ir.sub(mNew)).min(1f);
-                FloatVector fA = VectorMath.exp(logFPlusM.sub(mNew)).min(1f);
-                FloatVector cNew = fA.mul(cv).add(iA.mul(VectorMath.tanh(zr)));
-                FloatVector nNew = fA.mul(nv).add(iA);
-                FloatVector hNew = VectorMath.sigmoid(or).mul(cNew).div(nNew);
-                cNew.intoArray(cA, hn + j);
-                nNew.intoArray(nA, hn + j);
-                mNew.intoArray(mA, hn + j);
-                hNew.intoArray(hA, hn + j);
-            }
+            pointwiseForward(raw, ro, dhp, fr, cA, nA, mA, hA, hp);
         }
 
         // ---- backward through time
-        Arrays.fill(vec, 0, 4 * dhp, 0f);
+        Arrays.fill(vec, 0, 5 * dhp, 0f);
         if (pr != null) Arrays.fill(pr, prOff, prOff + dh * g4, 0f);
         if (pb != null) Arrays.fill(pb, pbOff, pbOff + g4, 0f);
         int rtBase = hd * g4 * dhp;
         for (int t = s - 1; t >= 0; t--) {
             long xOff = ((long) b * s + t) * d + (long) hd * dh;
-            int ro = t * g4, hp = t * dhp, hn = (t + 1) * dhp;
-            for (int j = 0; j < dhp; j += LANES) {
-                boolean whole = j + LANES <= dh;
-                FloatVector gy = whole ? FloatVector.fromMemorySegment(S, dy, (xOff + j) * 4, ORDER)
-                        : FloatVector.fromMemorySegment(S, dy, (xOff + j) * 4, ORDER, tail);
-                FloatVector ir = FloatVector.fromArray(S, raw, ro + j), fg = FloatVector.fromArray(S, raw, ro + dhp + j),
-                        zr = FloatVector.fromArray(S, raw, ro + 2 * dhp + j), or = FloatVector.fromArray(S, raw, ro + 3 * dhp + j);
-                FloatVector mPrev = FloatVector.fromArray(S, mA, hp + j), cPrev = FloatVector.fromArray(S, cA, hp + j),
-                        nPrev = FloatVector.fromArray(S, nA, hp + j);
-                FloatVector mN = FloatVector.fromArray(S, mA, hn + j), cN = FloatVector.fromArray(S, cA, hn + j),
-                        nN = FloatVector.fromArray(S, nA, hn + j);
-                FloatVector lfm = mPrev.add(VectorMath.logSigmoid(fg));
-                FloatVector ia = VectorMath.exp(ir.sub(mN)), fa = VectorMath.exp(lfm.sub(mN));
-                FloatVector iG = ia.min(1f), fG = fa.min(1f);
-                FloatVector o = VectorMath.sigmoid(or), zt = VectorMath.tanh(zr);
-                FloatVector dhTot = gy.add(FloatVector.fromArray(S, vec, j));
-                FloatVector invN = ONE.div(nN);
-                FloatVector dcTot = FloatVector.fromArray(S, vec, dhp + j).add(dhTot.mul(o).mul(invN));
-                FloatVector dnTot = FloatVector.fromArray(S, vec, 2 * dhp + j).sub(dhTot.mul(o).mul(cN).mul(invN).mul(invN));
-                FloatVector dfG = dcTot.mul(cPrev).add(dnTot.mul(nPrev));
-                FloatVector diG = dcTot.mul(zt).add(dnTot);
-                FloatVector dzr = dcTot.mul(iG).mul(ONE.sub(zt.mul(zt)));
-                FloatVector dor = dhTot.mul(cN).mul(invN).mul(o).mul(ONE.sub(o));
-                dcTot.mul(fG).intoArray(vec, dhp + j);
-                dnTot.mul(fG).intoArray(vec, 2 * dhp + j);
-                FloatVector dArgI = diG.mul(halfAtTie(ONE, ia)).mul(ia);
-                FloatVector dArgF = dfG.mul(halfAtTie(ONE, fa)).mul(fa);
-                FloatVector dmNew = FloatVector.fromArray(S, vec, 3 * dhp + j).sub(dArgI).sub(dArgF);
-                FloatVector dIr, dLfm;
-                if (fresh[t]) {
-                    dIr = dArgI.add(dmNew);
-                    dLfm = dArgF;
-                } else {
-                    FloatVector share = halfAtTie(ir, lfm);
-                    dIr = dArgI.add(dmNew.mul(share));
-                    dLfm = dArgF.add(dmNew.mul(ONE.sub(share)));
-                }
-                dLfm.intoArray(vec, 3 * dhp + j);
-                // d logσ(f̃)/df̃ = σ(−f̃)
-                FloatVector dfr = dLfm.mul(VectorMath.sigmoid(fg.neg()));
-                if (!whole) {   // padded lanes carry nothing
-                    VectorMask<Float> off = S.indexInRange(j, dh).not();
-                    dIr = dIr.blend(ZERO, off);
-                    dfr = dfr.blend(ZERO, off);
-                    dzr = dzr.blend(ZERO, off);
-                    dor = dor.blend(ZERO, off);
-                }
-                dIr.intoArray(draw, j);
-                dfr.intoArray(draw, dhp + j);
-                dzr.intoArray(draw, 2 * dhp + j);
-                dor.intoArray(draw, 3 * dhp + j);
-            }
+            int ro = t * g4, hp = t * dhp;
+            MemorySegment.copy(dy, F, xOff * 4, vec, 4 * dhp, dh);
+            pointwiseBackward(raw, ro, dhp, dh, fresh[t], cA, nA, mA, hp, vec, draw);
             for (int g = 0; g < 4; g++)
                 if (dx[g] != null) MemorySegment.copy(draw, g * dhp, dx[g], F, xOff * 4, dh);
-            if (pb != null)
-                for (int o = 0; o < g4; o += LANES)
-                    FloatVector.fromArray(S, draw, o).add(FloatVector.fromArray(S, pb, pbOff + o)).intoArray(pb, pbOff + o);
-            if (pr != null)
-                for (int k = 0; k < dh; k++) {
-                    FloatVector hk = FloatVector.broadcast(S, hA[hp + k]);
-                    int po = prOff + k * g4;
-                    for (int o = 0; o < g4; o += LANES)
-                        FloatVector.fromArray(S, draw, o).fma(hk, FloatVector.fromArray(S, pr, po + o)).intoArray(pr, po + o);
-                }
-            // dh_{t−1} = Σ_{g,j} R[k][g][j]·draw[g][j]
-            for (int k = 0; k < dhp; k += LANES) {
-                FloatVector acc = ZERO;
-                for (int gj = 0, ri = rtBase + k; gj < g4; gj++, ri += dhp)
-                    acc = FloatVector.fromArray(S, rt, ri).fma(FloatVector.broadcast(S, draw[gj]), acc);
-                acc.intoArray(vec, k);
+            if (pb != null) addInto(draw, 0, pb, pbOff, g4);
+            if (pr != null) outerAdd(hA, hp, dh, draw, g4, pr, prOff);
+            recurrentTransposed(rt, rtBase, dhp, g4, draw, vec);
+        }
+    }
+
+    /** raw[ro..] += bias + R_h·h_{t−1} (R rows input-major, padded to g4). */
+    private static void recurrentMatVec(float[] r, int rBase, int dh, int g4, float[] h, int hp, float[] bias, float[] raw, int ro) {
+        for (int o = 0; o < g4; o += LANES) {
+            FloatVector acc = FloatVector.fromArray(S, raw, ro + o).add(FloatVector.fromArray(S, bias, o));
+            for (int k = 0, rr = rBase + o; k < dh; k++, rr += g4)
+                acc = FloatVector.fromArray(S, r, rr).fma(FloatVector.broadcast(S, h[hp + k]), acc);
+            acc.intoArray(raw, ro + o);
+        }
+    }
+
+    /** One step's gating (XLSTM.md §4), states of step t at hp, of step t+1 at hp + dhp. */
+    private static void pointwiseForward(float[] raw, int ro, int dhp, boolean fresh, float[] c, float[] n, float[] m,
+                                         float[] h, int hp) {
+        int hn = hp + dhp;
+        for (int j = 0; j < dhp; j += LANES) {
+            FloatVector ir = FloatVector.fromArray(S, raw, ro + j), fr = FloatVector.fromArray(S, raw, ro + dhp + j),
+                    zr = FloatVector.fromArray(S, raw, ro + 2 * dhp + j), or = FloatVector.fromArray(S, raw, ro + 3 * dhp + j);
+            FloatVector logFPlusM = FloatVector.fromArray(S, m, hp + j).add(VectorMath.logSigmoid(fr));
+            FloatVector mNew = fresh ? ir : ir.max(logFPlusM);
+            FloatVector iA = VectorMath.exp(ir.sub(mNew)).min(1f);
+            FloatVector fA = VectorMath.exp(logFPlusM.sub(mNew)).min(1f);
+            FloatVector cNew = fA.mul(FloatVector.fromArray(S, c, hp + j)).add(iA.mul(VectorMath.tanh(zr)));
+            FloatVector nNew = fA.mul(FloatVector.fromArray(S, n, hp + j)).add(iA);
+            VectorMath.sigmoid(or).mul(cNew).div(nNew).intoArray(h, hn + j);
+            cNew.intoArray(c, hn + j);
+            nNew.intoArray(n, hn + j);
+            mNew.intoArray(m, hn + j);
+        }
+    }
+
+    /**
+     * One step back: vec holds [dh from the recurrence, dc, dn, dm, dy of this step] (each dhp), updated to the
+     * values for step t−1; draw receives the gate pre-activation gradients (padded lanes 0).
+     */
+    private static void pointwiseBackward(float[] raw, int ro, int dhp, int dh, boolean fresh, float[] cA, float[] nA,
+                                          float[] mA, int hp, float[] vec, float[] draw) {
+        int hn = hp + dhp;
+        FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
+        for (int j = 0; j < dhp; j += LANES) {
+            FloatVector ir = FloatVector.fromArray(S, raw, ro + j), fg = FloatVector.fromArray(S, raw, ro + dhp + j),
+                    zr = FloatVector.fromArray(S, raw, ro + 2 * dhp + j), or = FloatVector.fromArray(S, raw, ro + 3 * dhp + j);
+            FloatVector mPrev = FloatVector.fromArray(S, mA, hp + j), cPrev = FloatVector.fromArray(S, cA, hp + j),
+                    nPrev = FloatVector.fromArray(S, nA, hp + j);
+            FloatVector mN = FloatVector.fromArray(S, mA, hn + j), cN = FloatVector.fromArray(S, cA, hn + j),
+                    nN = FloatVector.fromArray(S, nA, hn + j);
+            FloatVector lfm = mPrev.add(VectorMath.logSigmoid(fg));
+            FloatVector ia = VectorMath.exp(ir.sub(mN)), fa = VectorMath.exp(lfm.sub(mN));
+            FloatVector iG = ia.min(1f), fG = fa.min(1f);
+            FloatVector o = VectorMath.sigmoid(or), zt = VectorMath.tanh(zr);
+            FloatVector dhTot = FloatVector.fromArray(S, vec, 4 * dhp + j).add(FloatVector.fromArray(S, vec, j));
+            FloatVector invN = one.div(nN);
+            FloatVector dcTot = FloatVector.fromArray(S, vec, dhp + j).add(dhTot.mul(o).mul(invN));
+            FloatVector dnTot = FloatVector.fromArray(S, vec, 2 * dhp + j).sub(dhTot.mul(o).mul(cN).mul(invN).mul(invN));
+            FloatVector dfG = dcTot.mul(cPrev).add(dnTot.mul(nPrev));
+            FloatVector diG = dcTot.mul(zt).add(dnTot);
+            FloatVector dzr = dcTot.mul(iG).mul(one.sub(zt.mul(zt)));
+            FloatVector dor = dhTot.mul(cN).mul(invN).mul(o).mul(one.sub(o));
+            dcTot.mul(fG).intoArray(vec, dhp + j);
+            dnTot.mul(fG).intoArray(vec, 2 * dhp + j);
+            FloatVector dArgI = diG.mul(halfAtTie(one, ia)).mul(ia);
+            FloatVector dArgF = dfG.mul(halfAtTie(one, fa)).mul(fa);
+            FloatVector dmNew = FloatVector.fromArray(S, vec, 3 * dhp + j).sub(dArgI).sub(dArgF);
+            FloatVector dIr, dLfm;
+            if (fresh) {
+                dIr = dArgI.add(dmNew);
+                dLfm = dArgF;
+            } else {
+                FloatVector share = halfAtTie(ir, lfm);
+                dIr = dArgI.add(dmNew.mul(share));
+                dLfm = dArgF.add(dmNew.mul(one.sub(share)));
             }
+            // d logσ(f̃)/df̃ = σ(−f̃)
+            FloatVector dfr = dLfm.mul(VectorMath.sigmoid(fg.neg()));
+            if (j + LANES > dh) {   // padded lanes carry nothing
+                var off = S.indexInRange(j, dh).not();
+                dIr = dIr.blend(zero, off);
+                dfr = dfr.blend(zero, off);
+                dzr = dzr.blend(zero, off);
+                dor = dor.blend(zero, off);
+                dLfm = dLfm.blend(zero, off);
+            }
+            dLfm.intoArray(vec, 3 * dhp + j);
+            dIr.intoArray(draw, j);
+            dfr.intoArray(draw, dhp + j);
+            dzr.intoArray(draw, 2 * dhp + j);
+            dor.intoArray(draw, 3 * dhp + j);
+        }
+    }
+
+    private static void addInto(float[] src, int so, float[] dst, int dOff, int n) {
+        for (int o = 0; o < n; o += LANES)
+            FloatVector.fromArray(S, src, so + o).add(FloatVector.fromArray(S, dst, dOff + o)).intoArray(dst, dOff + o);
+    }
+
+    /** p[k][·] += h[k]·draw[·] for k < dh (rows of g4). */
+    private static void outerAdd(float[] h, int hp, int dh, float[] draw, int g4, float[] p, int pOff) {
+        for (int k = 0; k < dh; k++) {
+            FloatVector hk = FloatVector.broadcast(S, h[hp + k]);
+            int po = pOff + k * g4;
+            for (int o = 0; o < g4; o += LANES)
+                FloatVector.fromArray(S, draw, o).fma(hk, FloatVector.fromArray(S, p, po + o)).intoArray(p, po + o);
+        }
+    }
+
+    /** vec[0..dhp) = Σ_{g,j} R[k][g][j]·draw[g][j] (the recurrent gradient dh_{t−1}). */
+    private static void recurrentTransposed(float[] rt, int rtBase, int dhp, int g4, float[] draw, float[] vec) {
+        for (int k = 0; k < dhp; k += LANES) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int gj = 0, ri = rtBase + k; gj < g4; gj++, ri += dhp)
+                acc = FloatVector.fromArray(S, rt, ri).fma(FloatVector.broadcast(S, draw[gj]), acc);
+            acc.intoArray(vec, k);
         }
     }
 }

@@ -19,22 +19,22 @@ final class VectorGrads {
     private static final float SELU_SCALE = (float) ScalarMath.SELU_SCALE;
     private static final float SELU_AS = (float) (ScalarMath.SELU_SCALE * ScalarMath.SELU_ALPHA);
 
-    @SuppressWarnings("unchecked")
-    private static final jdk.incubator.vector.VectorShuffle<Float>[] ROTATE = new jdk.incubator.vector.VectorShuffle[Simd.LANES];
-
-    static {
-        for (int shift = 1; shift < Simd.LANES; shift *= 2) ROTATE[shift] = jdk.incubator.vector.VectorShuffle.iota(S, shift, 1, true);
-    }
-
     /**
-     * The sum of the lanes in a fixed order (pairwise by lane rotations). {@code reduceLanes(ADD)} leaves the order
-     * to the implementation, and the interpreter and the JIT intrinsic do differ in the last bit: a result could
-     * then depend on warm-up, and so on which thread ran the task.
+     * The sum of the lanes, left to right. {@code reduceLanes(ADD)} leaves the order to the implementation, and the
+     * interpreter and the JIT intrinsic do differ in the last bit: a result could then depend on warm-up, and so on
+     * which thread ran the task. {@code tmp} holds at least {@link Simd#LANES} floats.
      */
-    static float sum(FloatVector v) {
-        for (int shift = Simd.LANES / 2; shift >= 1; shift /= 2) v = v.add(v.rearrange(ROTATE[shift]));
-        return v.lane(0);
+    static float sum(FloatVector v, float[] tmp) {
+        v.intoArray(tmp, 0);
+        float s = tmp[0];
+        for (int i = 1; i < Simd.LANES; i++) s += tmp[i];
+        return s;
     }
+
+    private static final ThreadLocal<float[]> TMP = ThreadLocal.withInitial(() -> new float[Simd.LANES]);
+
+    /** {@link #sum(FloatVector, float[])} with this thread's scratch (for code off the hot path). */
+    static float sum(FloatVector v) { return sum(v, TMP.get()); }
 
     /** act'(x). */
     static FloatVector derivative(Activation act, FloatVector x) {
