@@ -146,13 +146,13 @@ class BenchCommand : Callable<Int> {
 
     /**
      * Runs [body] at least [warmup] times and [warmupSeconds] long, then on until it has stopped getting faster
-     * (the best of the last 8 runs is no more than 2 % better than the best before them), at most a minute: the JIT
-     * compiles the vector kernels late, and later still when other processes share the CPU.
+     * (the best of the last 8 runs is no more than 2 % better than the best before them), at most 20 × warmupSeconds
+     * and a minute: the JIT compiles the vector kernels late, and later still when other processes share the CPU.
      */
     private fun warm(body: () -> Unit) {
         val start = System.nanoTime()
         val end = start + (warmupSeconds * 1e9).toLong()
-        val limit = start + 60_000_000_000L
+        val limit = start + minOf(60.0, 20 * warmupSeconds).times(1e9).toLong()
         val times = ArrayList<Long>()
         while (true) {
             val t0 = System.nanoTime()
