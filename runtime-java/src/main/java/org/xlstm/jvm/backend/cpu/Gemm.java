@@ -88,6 +88,8 @@ final class Gemm {
                         for (int i = rows4; i < r1; i++)
                             micro1x2(a, lda, i, b.data, (p * k + k0) * NR, ((p + 1) * k + k0) * NR, k0, k1, first, bias, col, c, ldc);
                         p++;
+                        for (int i = r0; i < rows4; i += 4)
+                            micro4(a, lda, i, b.data, (p * k + k0) * NR, k0, k1, first, bias, col + NR, c, ldc);
                     } else {
                         for (int i = rows4; i < r1; i++) micro1(a, lda, i, b.data, (p * k + k0) * NR, k0, k1, first, bias, col, c, ldc);
                     }
