@@ -11,4 +11,5 @@ internal val subcommands: List<() -> Any> = listOf(
     ::ConformanceCommand,
     ::BenchCommand,
     ::GenerateCommand,
+    ::TrainCommand,
 )

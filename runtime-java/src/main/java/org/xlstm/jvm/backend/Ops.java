@@ -18,7 +18,8 @@ import org.xlstm.jvm.tensor.Workspace;
  *
  * <p>Parameters ({@code weight} arguments, the sLSTM recurrent kernel) may be cached by a backend in a derived form
  * (packed for SIMD, uploaded to a device) in {@link Tensor#backendCache()}. Whoever changes a parameter's values in
- * place (an optimizer step) clears that cache with {@code backendCache(null)}.
+ * place (an optimizer step) calls {@link Tensor#markModified()}, which makes the cached forms of the tensor and of
+ * all its views and slices stale (training models do this before every forward that follows a backward).
  *
  * <p>Two implementations exist: {@link ReferenceOps} (plain loops in double precision, the executable spec) and
  * {@link org.xlstm.jvm.backend.cpu.CpuOps} (Vector API, cache-blocked, multi-threaded). Tests compare them.

@@ -36,4 +36,9 @@ public final class CausalConv1d {
     public void forward(Ops ops, Tensor x, ConvState state, Tensor y) {
         ops.causalConv1d(x, weight, bias, state == null ? null : state.window(), y);
     }
+
+    /** Backward from zero padding: dx written, weight and bias gradients added to their buffers. */
+    public void backward(Training tr, Tensor x, Tensor dy, Tensor dx) {
+        tr.grad().causalConv1dBackward(x, weight, dy, dx, tr.grads().of(weight), tr.grads().ofOrNull(bias));
+    }
 }

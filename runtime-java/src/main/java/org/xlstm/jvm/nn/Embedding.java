@@ -17,4 +17,7 @@ public final class Embedding {
 
     /** tokens (B·S ids, row-major) → y {@code [B, S, D]}. */
     public void forward(Ops ops, int[] tokens, Tensor y) { ops.embedding(tokens, table, y); }
+
+    /** Backward: each row of dy is added to its token's row of the table gradient. */
+    public void backward(Training tr, int[] tokens, Tensor dy) { tr.grad().embeddingBackward(tokens, dy, tr.grads().of(table)); }
 }

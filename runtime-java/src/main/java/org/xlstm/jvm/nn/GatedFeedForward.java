@@ -25,10 +25,10 @@ public final class GatedFeedForward {
     public static GatedFeedForward xlstm(ParamSource p, String name, int dim, int hidden, boolean bias, Activation act,
                                          int numBlocks) {
         Linear fused = Linear.load(p, name + ".proj_up", 2 * hidden, dim, bias, Init.smallInit(dim));
-        Linear gate = new Linear(Rows.copy(p.arena(), fused.weight(), 0, hidden),
-                bias ? Rows.copy(p.arena(), fused.bias(), 0, hidden) : null);
-        Linear up = new Linear(Rows.copy(p.arena(), fused.weight(), hidden, 2 * hidden),
-                bias ? Rows.copy(p.arena(), fused.bias(), hidden, 2 * hidden) : null);
+        // the halves are slices of the official tensor: training updates it in place, and gradients of the
+        // halves land in the right rows of its gradient
+        Linear gate = new Linear(fused.weight().slice(0, hidden), bias ? fused.bias().slice(0, hidden) : null);
+        Linear up = new Linear(fused.weight().slice(hidden, 2 * hidden), bias ? fused.bias().slice(hidden, 2 * hidden) : null);
         Linear down = Linear.load(p, name + ".proj_down", dim, hidden, bias, Init.wangInit(dim, numBlocks));
         return new GatedFeedForward(gate, up, down, act);
     }
@@ -43,5 +43,39 @@ public final class GatedFeedForward {
         up.forward(ops, x, u);
         ops.mulActivated(u, act, g, u);
         down.forward(ops, u, y);
+    }
+
+    // ---------------------------------------------------------------- training
+
+    /** Saved by {@link #forwardTrain}: the input, both projections, their gated product, the dropout site. */
+    public record Tape(Tensor x, Tensor gate, Tensor up, Tensor hidden, float dropout, long dropSeed) {}
+
+    /** Training forward: as {@link #forward}, keeping the intermediates, dropout p on the output (official position). */
+    public Tape forwardTrain(Training tr, Tensor x, Tensor y, float dropout) {
+        Workspace ws = tr.ws();
+        Ops ops = tr.ops();
+        int rows = x.rows();
+        Tensor g = ws.take(rows, hidden()), u = ws.take(rows, hidden()), h = ws.take(rows, hidden());
+        gate.forward(ops, x, g);
+        up.forward(ops, x, u);
+        ops.mulActivated(u, act, g, h);
+        down.forward(ops, h, y);
+        return new Tape(x, g, u, h, dropout, tr.dropoutForward(y, dropout));
+    }
+
+    /** dy → dx (written, or added to with {@code accumulateDx}); dy is left unchanged. */
+    public void backward(Training tr, Tape t, Tensor dy, Tensor dx, boolean accumulateDx) {
+        Workspace ws = tr.ws();
+        int rows = t.x().rows();
+        Tensor g = dy;
+        if (t.dropSeed() != 0) {
+            g = ws.take(dy.shape());
+            tr.grad().dropout(dy, t.dropout(), t.dropSeed(), g);
+        }
+        Tensor dh = ws.take(rows, hidden()), du = ws.take(rows, hidden()), dg = ws.take(rows, hidden());
+        down.backward(tr, t.hidden(), g, dh, false);
+        tr.grad().mulActivatedBackward(t.up(), act, t.gate(), dh, du, dg);
+        gate.backward(tr, t.x(), dg, dx, accumulateDx);
+        up.backward(tr, t.x(), du, dx, true);
     }
 }

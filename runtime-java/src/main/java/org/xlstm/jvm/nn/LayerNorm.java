@@ -28,4 +28,9 @@ public final class LayerNorm {
     }
 
     public void forward(Ops ops, Tensor x, Tensor y) { ops.layerNorm(x, weight, bias, eps, offset, y); }
+
+    /** Backward: dx written (or added to), weight and bias gradients added to their buffers. */
+    public void backward(Training tr, Tensor x, Tensor dy, Tensor dx, boolean accumulateDx) {
+        tr.grad().layerNormBackward(x, weight, eps, offset, dy, dx, accumulateDx, tr.grads().ofOrNull(weight), tr.grads().ofOrNull(bias));
+    }
 }

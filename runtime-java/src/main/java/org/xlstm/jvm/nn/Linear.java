@@ -31,4 +31,9 @@ public final class Linear {
 
     /** x {@code [..., in]} → y {@code [..., out]}. */
     public void forward(Ops ops, Tensor x, Tensor y) { ops.linear(x, weight, bias, y); }
+
+    /** Backward: {@code dx (+)= dy·W} (dx may be null), weight and bias gradients added to their buffers. */
+    public void backward(Training tr, Tensor x, Tensor dy, Tensor dx, boolean accumulateDx) {
+        tr.grad().linearBackward(x, weight, dy, dx, accumulateDx, tr.grads().of(weight), tr.grads().ofOrNull(bias));
+    }
 }

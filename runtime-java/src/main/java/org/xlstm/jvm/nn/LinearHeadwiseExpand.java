@@ -28,4 +28,9 @@ public final class LinearHeadwiseExpand {
     public int outFeatures() { return weight.dim(0) * weight.dim(1); }
 
     public void forward(Ops ops, Tensor x, Tensor y) { ops.linearHeadwise(x, weight, bias, y); }
+
+    /** Backward: {@code dx (+)= per block W[h]ᵀ·dy_h}, weight and bias gradients added to their buffers. */
+    public void backward(Training tr, Tensor x, Tensor dy, Tensor dx, boolean accumulateDx) {
+        tr.grad().linearHeadwiseBackward(x, weight, dy, dx, accumulateDx, tr.grads().of(weight), tr.grads().ofOrNull(bias));
+    }
 }

@@ -6,7 +6,7 @@ import org.xlstm.jvm.tensor.Tensor;
 import org.xlstm.jvm.tensor.Workspace;
 
 /** mLSTM block (official mLSTMBlock): x + mLSTMLayer(LayerNorm(x)); no feed-forward. */
-public final class MlstmBlock implements Block {
+public final class MlstmBlock implements TrainableBlock {
     private final LayerNorm norm;
     private final MlstmLayer layer;
 
@@ -33,5 +33,27 @@ public final class MlstmBlock implements Block {
         norm.forward(ops, x, n);
         layer.forward(ops, ws, n, (MlstmLayer.State) state, mode, out);
         ops.add(out, x, out);
+    }
+
+    // ---------------------------------------------------------------- training
+
+    private record Tape(Tensor x, Tensor normed, MlstmLayer.Tape layer) implements BlockTape {}
+
+    @Override
+    public BlockTape forwardTrain(Training tr, Tensor x, Tensor out) {
+        Tensor n = tr.ws().take(x.shape());
+        norm.forward(tr.ops(), x, n);
+        MlstmLayer.Tape lt = layer.forwardTrain(tr, n, out, tr.dropout());
+        tr.ops().add(out, x, out);
+        return new Tape(x, n, lt);
+    }
+
+    @Override
+    public void backward(Training tr, BlockTape tape, Tensor dOut, Tensor dx) {
+        Tape t = (Tape) tape;
+        Tensor dn = tr.ws().take(dOut.shape());
+        layer.backward(tr, t.layer(), dOut, dn);
+        dx.copyFrom(dOut);   // the residual path
+        norm.backward(tr, t.x(), dn, dx, true);
     }
 }

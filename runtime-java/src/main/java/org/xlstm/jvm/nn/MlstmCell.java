@@ -79,4 +79,44 @@ public final class MlstmCell {
             }
         }
     }
+
+    // ---------------------------------------------------------------- training
+
+    /** Saved by {@link #forwardTrain}. */
+    public record Tape(Tensor q, Tensor k, Tensor v, Tensor gateIn, Tensor ig, Tensor fg, Tensor h) {}
+
+    /**
+     * Training forward from the zero state with the official parallel-form stabiliser (m = −∞ before the first
+     * chunk; with S ≤ chunk size this is the parallel form exactly): q, k, v → normalised output {@code out}.
+     */
+    public Tape forwardTrain(Training tr, Tensor q, Tensor k, Tensor v, Tensor out) {
+        Workspace ws = tr.ws();
+        Ops ops = tr.ops();
+        int b = q.dim(0), s = q.dim(1);
+        Tensor gin = ws.take(b, s, 3 * inner);
+        ops.concatColumns(new Tensor[] {q, k, v}, gin);
+        Tensor ig = ws.take(b, s, heads), fg = ws.take(b, s, heads);
+        igate.forward(ops, gin, ig);
+        fgate.forward(ops, gin, fg);
+        Tensor h = ws.take(b, s, inner);
+        MlstmState st = MlstmState.temporary(ws, b, heads, inner / heads, inner / heads, Float.NEGATIVE_INFINITY);
+        ops.mlstmChunkwise(q, k, v, ig, fg, st.c(), st.n(), st.m(), chunkSize, EPS, h);
+        outnorm.forward(ops, h, out);
+        return new Tape(q, k, v, gin, ig, fg, h);
+    }
+
+    /** dOut → dq, dk, dv (written); gate and norm parameter gradients added. */
+    public void backward(Training tr, Tape t, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+        Workspace ws = tr.ws();
+        int b = t.q().dim(0), s = t.q().dim(1);
+        Tensor dh = ws.take(b, s, inner);
+        outnorm.backward(tr, t.h(), dOut, dh);
+        Tensor di = ws.take(b, s, heads), df = ws.take(b, s, heads);
+        tr.grad().mlstmChunkwiseBackward(t.q(), t.k(), t.v(), t.ig(), t.fg(), Float.NEGATIVE_INFINITY, chunkSize, EPS,
+                dh, dq, dk, dv, di, df);
+        Tensor dgin = ws.take(b, s, 3 * inner);
+        igate.backward(tr, t.gateIn(), di, dgin, false);
+        fgate.backward(tr, t.gateIn(), df, dgin, true);
+        tr.grad().splitColumns(dgin, new Tensor[] {dq, dk, dv}, true);
+    }
 }

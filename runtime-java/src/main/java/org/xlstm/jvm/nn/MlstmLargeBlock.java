@@ -11,7 +11,7 @@ import org.xlstm.jvm.tensor.Workspace;
  * xLSTM-7B block (official xlstm_large mLSTMBlock): x + mLSTMLayer(RMSNorm(x)), then x + FFN(RMSNorm(x)) with the
  * SiLU-gated feed-forward {@code proj_up_gate}, {@code proj_up} → {@code proj_down} (fused mode: {@code proj_up_gate_z}).
  */
-public final class MlstmLargeBlock implements Block {
+public final class MlstmLargeBlock implements TrainableBlock {
     private final RmsNorm normMlstm, normFfn;
     private final MlstmLargeLayer layer;
     private final GatedFeedForward ffn;
@@ -34,8 +34,9 @@ public final class MlstmLargeBlock implements Block {
         Linear gate, up;
         if (c.weightMode() == WeightMode.FUSED) {
             Linear gz = Linear.load(p, prefix + ".ffn.proj_up_gate_z", 2 * h, d, bias, Init.torchDefault(d));
-            gate = new Linear(Rows.copy(p.arena(), gz.weight(), 0, h), bias ? Rows.copy(p.arena(), gz.bias(), 0, h) : null);
-            up = new Linear(Rows.copy(p.arena(), gz.weight(), h, 2 * h), bias ? Rows.copy(p.arena(), gz.bias(), h, 2 * h) : null);
+            // views of the fused official tensor: training updates it, and its gradient, in place
+            gate = new Linear(gz.weight().slice(0, h), bias ? gz.bias().slice(0, h) : null);
+            up = new Linear(gz.weight().slice(h, 2 * h), bias ? gz.bias().slice(h, 2 * h) : null);
         } else {
             gate = Linear.load(p, prefix + ".ffn.proj_up_gate", h, d, bias, Init.torchDefault(d));
             up = Linear.load(p, prefix + ".ffn.proj_up", h, d, bias, Init.torchDefault(d));
@@ -57,5 +58,38 @@ public final class MlstmLargeBlock implements Block {
         normFfn.forward(ops, out, n2);
         ffn.forward(ops, ws, n2, f);
         ops.add(out, f, out);
+    }
+
+    // ---------------------------------------------------------------- training
+
+    private record Tape(Tensor x, MlstmLargeLayer.Tape layer, Tensor mid, GatedFeedForward.Tape ffn) implements BlockTape {}
+
+    @Override
+    public BlockTape forwardTrain(Training tr, Tensor x, Tensor out) {
+        Ops ops = tr.ops();
+        Workspace ws = tr.ws();
+        Tensor n = ws.take(x.shape()), mid = ws.take(x.shape());
+        normMlstm.forward(ops, x, n);
+        MlstmLargeLayer.Tape lt = layer.forwardTrain(tr, n, mid);
+        ops.add(mid, x, mid);
+        Tensor n2 = ws.take(x.shape());
+        normFfn.forward(ops, mid, n2);
+        GatedFeedForward.Tape ft = ffn.forwardTrain(tr, n2, out, 0f);
+        ops.add(out, mid, out);
+        return new Tape(x, lt, mid, ft);
+    }
+
+    @Override
+    public void backward(Training tr, BlockTape tape, Tensor dOut, Tensor dx) {
+        Tape t = (Tape) tape;
+        Workspace ws = tr.ws();
+        Tensor dn2 = ws.take(dOut.shape()), dMid = ws.take(dOut.shape());
+        ffn.backward(tr, t.ffn(), dOut, dn2, false);
+        dMid.copyFrom(dOut);
+        normFfn.backward(tr, t.mid(), dn2, dMid, true);
+        Tensor dn = ws.take(dOut.shape());
+        layer.backward(tr, t.layer(), dMid, dn);
+        dx.copyFrom(dMid);
+        normMlstm.backward(tr, t.x(), dn, dx, true);
     }
 }

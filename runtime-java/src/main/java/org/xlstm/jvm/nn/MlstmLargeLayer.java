@@ -67,9 +67,9 @@ public final class MlstmLargeLayer {
         return new MlstmLargeLayer(q, k, v, o, ig, fg, out, norm, nh, qk, vd, chunkSize, (float) c.gateSoftCap(), (float) c.eps());
     }
 
+    /** Rows of a fused official tensor, as a view: training updates the official tensor and its gradient. */
     private static Linear slice(ParamSource p, Linear fused, int from, int to) {
-        return new Linear(Rows.copy(p.arena(), fused.weight(), from, to),
-                fused.bias() == null ? null : Rows.copy(p.arena(), fused.bias(), from, to));
+        return new Linear(fused.weight().slice(from, to), fused.bias() == null ? null : fused.bias().slice(from, to));
     }
 
     public MlstmState newState(int batch) { return new MlstmState(batch, heads, qkDim / heads, vDim / heads); }
@@ -96,5 +96,64 @@ public final class MlstmLargeLayer {
         norm.forward(ops, h, hn);
         ops.mulActivated(hn, Activation.SIGMOID, ot, hn);
         out.forward(ops, hn, y);
+    }
+
+    // ---------------------------------------------------------------- training
+
+    /** Saved by {@link #forwardTrain}. */
+    public record Tape(Tensor x, Tensor q, Tensor k, Tensor v, Tensor o, Tensor iPre, Tensor fPre, Tensor i, Tensor f,
+                       Tensor h, Tensor hn, Tensor gated) {}
+
+    /** Training forward from the zero state (m = 0, as mlstm_kernels), chunkwise: x (normalised) → y. */
+    public Tape forwardTrain(Training tr, Tensor x, Tensor y) {
+        Ops ops = tr.ops();
+        Workspace ws = tr.ws();
+        int b = x.dim(0), s = x.dim(1);
+        Tensor qt = ws.take(b, s, qkDim), kt = ws.take(b, s, qkDim), vt = ws.take(b, s, vDim), ot = ws.take(b, s, vDim);
+        Tensor iPre = ws.take(b, s, heads), fPre = ws.take(b, s, heads);
+        q.forward(ops, x, qt);
+        k.forward(ops, x, kt);
+        v.forward(ops, x, vt);
+        o.forward(ops, x, ot);
+        ig.forward(ops, x, iPre);
+        fg.forward(ops, x, fPre);
+        Tensor it = iPre, ft = fPre;
+        if (gateCap > 0) {
+            it = ws.take(b, s, heads);
+            ft = ws.take(b, s, heads);
+            ops.softCap(iPre, gateCap, it);
+            ops.softCap(fPre, gateCap, ft);
+        }
+        Tensor h = ws.take(b, s, vDim);
+        MlstmState st = MlstmState.temporary(ws, b, heads, qkDim / heads, vDim / heads, 0f);
+        ops.mlstmChunkwise(qt, kt, vt, it, ft, st.c(), st.n(), st.m(), chunkSize, eps, h);
+        Tensor hn = ws.take(b, s, vDim), gated = ws.take(b, s, vDim);
+        norm.forward(ops, h, hn);
+        ops.mulActivated(hn, Activation.SIGMOID, ot, gated);
+        out.forward(ops, gated, y);
+        return new Tape(x, qt, kt, vt, ot, iPre, fPre, it, ft, h, hn, gated);
+    }
+
+    /** dy → dx (written); every parameter gradient of the layer added. */
+    public void backward(Training tr, Tape t, Tensor dy, Tensor dx) {
+        Workspace ws = tr.ws();
+        int b = t.x().dim(0), s = t.x().dim(1);
+        Tensor dGated = ws.take(b, s, vDim), dhn = ws.take(b, s, vDim), dO = ws.take(b, s, vDim), dh = ws.take(b, s, vDim);
+        out.backward(tr, t.gated(), dy, dGated, false);
+        tr.grad().mulActivatedBackward(t.hn(), Activation.SIGMOID, t.o(), dGated, dhn, dO);
+        norm.backward(tr, t.h(), dhn, dh);
+        Tensor dq = ws.take(b, s, qkDim), dk = ws.take(b, s, qkDim), dv = ws.take(b, s, vDim);
+        Tensor di = ws.take(b, s, heads), df = ws.take(b, s, heads);
+        tr.grad().mlstmChunkwiseBackward(t.q(), t.k(), t.v(), t.i(), t.f(), 0f, chunkSize, eps, dh, dq, dk, dv, di, df);
+        if (gateCap > 0) {
+            tr.grad().softCapBackward(t.iPre(), gateCap, di, di);
+            tr.grad().softCapBackward(t.fPre(), gateCap, df, df);
+        }
+        q.backward(tr, t.x(), dq, dx, false);
+        k.backward(tr, t.x(), dk, dx, true);
+        v.backward(tr, t.x(), dv, dx, true);
+        o.backward(tr, t.x(), dO, dx, true);
+        ig.backward(tr, t.x(), di, dx, true);
+        fg.backward(tr, t.x(), df, dx, true);
     }
 }

@@ -28,4 +28,9 @@ public final class MultiHeadLayerNorm {
     }
 
     public void forward(Ops ops, Tensor x, Tensor y) { ops.headLayerNorm(x, heads, weight, bias, eps, offset, y); }
+
+    /** Backward: dx written, weight and bias gradients added to their buffers. */
+    public void backward(Training tr, Tensor x, Tensor dy, Tensor dx) {
+        tr.grad().headLayerNormBackward(x, heads, weight, eps, offset, dy, dx, tr.grads().ofOrNull(weight), tr.grads().ofOrNull(bias));
+    }
 }

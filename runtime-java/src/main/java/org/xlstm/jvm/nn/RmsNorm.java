@@ -21,4 +21,9 @@ public final class RmsNorm {
     }
 
     public void forward(Ops ops, Tensor x, Tensor y) { ops.rmsNorm(x, weight, bias, eps, y); }
+
+    /** Backward: dx written (or added to), weight and bias gradients added to their buffers. */
+    public void backward(Training tr, Tensor x, Tensor dy, Tensor dx, boolean accumulateDx) {
+        tr.grad().rmsNormBackward(x, weight, eps, dy, dx, accumulateDx, tr.grads().ofOrNull(weight), tr.grads().ofOrNull(bias));
+    }
 }

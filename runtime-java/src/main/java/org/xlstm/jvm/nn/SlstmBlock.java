@@ -7,16 +7,19 @@ import org.xlstm.jvm.tensor.Tensor;
 import org.xlstm.jvm.tensor.Workspace;
 
 /** sLSTM block (official sLSTMBlock): x + sLSTMLayer(LayerNorm(x)), then x + FFN(LayerNorm(x)) if configured. */
-public final class SlstmBlock implements Block {
+public final class SlstmBlock implements TrainableBlock {
     private final LayerNorm norm, ffnNorm;
     private final SlstmLayer layer;
     private final GatedFeedForward ffn;
+    /** The feed-forward's own dropout (official FeedForwardConfig.dropout, not the top-level one; 0 by default). */
+    private final float ffnDropout;
 
-    private SlstmBlock(LayerNorm norm, SlstmLayer layer, LayerNorm ffnNorm, GatedFeedForward ffn) {
+    private SlstmBlock(LayerNorm norm, SlstmLayer layer, LayerNorm ffnNorm, GatedFeedForward ffn, float ffnDropout) {
         this.norm = norm;
         this.layer = layer;
         this.ffnNorm = ffnNorm;
         this.ffn = ffn;
+        this.ffnDropout = ffnDropout;
     }
 
     public static SlstmBlock load(ParamSource p, String prefix, int dim, SlstmLayerConfig c, FeedForwardConfig ff,
@@ -29,7 +32,8 @@ public final class SlstmBlock implements Block {
             ffnNorm = LayerNorm.xlstm(p, prefix + ".ffn_norm", dim, false);
             ffn = GatedFeedForward.xlstm(p, prefix + ".ffn", dim, ff.hiddenDim(dim), ff.bias(), ff.actFn(), numBlocks);
         }
-        return new SlstmBlock(norm, layer, ffnNorm, ffn);
+        float ffDrop = ff != null && ff.extras().get("dropout") instanceof Number n ? n.floatValue() : 0f;
+        return new SlstmBlock(norm, layer, ffnNorm, ffn, ffDrop);
     }
 
     @Override
@@ -47,5 +51,46 @@ public final class SlstmBlock implements Block {
             ffn.forward(ops, ws, n2, f);
             ops.add(out, f, out);
         }
+    }
+
+    // ---------------------------------------------------------------- training
+
+    private record Tape(Tensor x, Tensor normed, SlstmLayer.Tape layer, Tensor mid, Tensor midNormed,
+                        GatedFeedForward.Tape ffn) implements BlockTape {}
+
+    @Override
+    public BlockTape forwardTrain(Training tr, Tensor x, Tensor out) {
+        Tensor n = tr.ws().take(x.shape());
+        norm.forward(tr.ops(), x, n);
+        if (ffn == null) {
+            SlstmLayer.Tape lt = layer.forwardTrain(tr, n, out, tr.dropout());
+            tr.ops().add(out, x, out);
+            return new Tape(x, n, lt, null, null, null);
+        }
+        Tensor mid = tr.ws().take(x.shape());
+        SlstmLayer.Tape lt = layer.forwardTrain(tr, n, mid, tr.dropout());
+        tr.ops().add(mid, x, mid);
+        Tensor n2 = tr.ws().take(x.shape());
+        ffnNorm.forward(tr.ops(), mid, n2);
+        GatedFeedForward.Tape ft = ffn.forwardTrain(tr, n2, out, ffnDropout);
+        tr.ops().add(out, mid, out);
+        return new Tape(x, n, lt, mid, n2, ft);
+    }
+
+    @Override
+    public void backward(Training tr, BlockTape tape, Tensor dOut, Tensor dx) {
+        Tape t = (Tape) tape;
+        Tensor dMid = dOut;
+        if (ffn != null) {
+            Tensor dn2 = tr.ws().take(dOut.shape());
+            ffn.backward(tr, t.ffn(), dOut, dn2, false);
+            dMid = tr.ws().take(dOut.shape());
+            dMid.copyFrom(dOut);
+            ffnNorm.backward(tr, t.mid(), dn2, dMid, true);
+        }
+        Tensor dn = tr.ws().take(dOut.shape());
+        layer.backward(tr, t.layer(), dMid, dn);
+        dx.copyFrom(dMid);
+        norm.backward(tr, t.x(), dn, dx, true);
     }
 }

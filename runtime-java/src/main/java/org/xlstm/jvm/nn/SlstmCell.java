@@ -20,12 +20,25 @@ public final class SlstmCell {
     private final Tensor recurrent; // (NH, DH_in, 4, DH_out)
     private final Tensor bias;      // (NH, 4, DH)
     private final int heads, dim;
+    /** The official tensors when they are stored in another layout (vanilla), else null: the above are views. */
+    private final Tensor storedR, storedB;
+    private long derivedFromR, derivedFromB;
 
     public SlstmCell(Tensor recurrent, Tensor bias) {
+        this(recurrent, bias, null, null);
+    }
+
+    private SlstmCell(Tensor recurrent, Tensor bias, Tensor storedR, Tensor storedB) {
         this.recurrent = recurrent;
         this.bias = bias;
         this.heads = recurrent.dim(0);
         this.dim = heads * recurrent.dim(1);
+        this.storedR = storedR;
+        this.storedB = storedB;
+        if (storedR != null) {
+            derivedFromR = storedR.version();
+            derivedFromB = storedB.version();
+        }
     }
 
     public static SlstmCell load(ParamSource p, String prefix, int dim, int heads, SlstmBackend backend,
@@ -50,8 +63,25 @@ public final class SlstmCell {
                             canonicalR.set((((long) h * dh + k) * 4 + g) * dh + j, r.get(((long) h * 4 * dh + g * dh + j) * dh + k));
             canonicalB = Tensor.allocate(p.arena(), heads, 4, dh);
             canonicalB.copyFrom(permuteBias(b.toArray(), heads, dh, false));
+            return new SlstmCell(canonicalR, canonicalB, r, b);
         }
         return new SlstmCell(canonicalR, canonicalB);
+    }
+
+    /** Vanilla layout: the kernel's copies follow the official tensors after they changed in place (training). */
+    private void refresh() {
+        if (storedR == null || (storedR.version() == derivedFromR && storedB.version() == derivedFromB)) return;
+        int dh = dim / heads;
+        for (int h = 0; h < heads; h++)
+            for (int g = 0; g < 4; g++)
+                for (int j = 0; j < dh; j++)
+                    for (int k = 0; k < dh; k++)
+                        recurrent.set((((long) h * dh + k) * 4 + g) * dh + j, storedR.get(((long) h * 4 * dh + g * dh + j) * dh + k));
+        bias.copyFrom(permuteBias(storedB.toArray(), heads, dh, false));
+        recurrent.markModified();
+        bias.markModified();
+        derivedFromR = storedR.version();
+        derivedFromB = storedB.version();
     }
 
     /** head-major (NH, 4, DH) ↔ gate-major (4, NH, DH). */
@@ -100,7 +130,38 @@ public final class SlstmCell {
 
     /** Gate inputs {@code [B, S, D]} each (i, f, z, o) → h sequence {@code [B, S, D]}; the state (if any) is carried. */
     public void forward(Ops ops, Workspace ws, Tensor xi, Tensor xf, Tensor xz, Tensor xo, SlstmState state, Tensor y) {
+        refresh();
         SlstmState st = state != null ? state : SlstmState.temporary(ws, xi.dim(0), dim);
         ops.slstmRecurrent(xi, xf, xz, xo, recurrent, bias, st.h(), st.c(), st.n(), st.m(), y);
+    }
+
+    // ---------------------------------------------------------------- training
+
+    /**
+     * Backward through time from the zero state: dy → gate-input gradients (written); the recurrent-kernel and
+     * bias gradients are added in the official stored layout (permuted back for the vanilla layout).
+     */
+    public void backward(Training tr, Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor dy,
+                         Tensor dxi, Tensor dxf, Tensor dxz, Tensor dxo) {
+        refresh();
+        Gradients grads = tr.grads();
+        if (storedR == null) {
+            tr.grad().slstmBackward(xi, xf, xz, xo, recurrent, bias, dy, dxi, dxf, dxz, dxo, grads.of(recurrent), grads.of(bias));
+            return;
+        }
+        Tensor dr = tr.ws().takeZeroed(recurrent.shape()), db = tr.ws().takeZeroed(bias.shape());
+        tr.grad().slstmBackward(xi, xf, xz, xo, recurrent, bias, dy, dxi, dxf, dxz, dxo, dr, db);
+        Tensor gr = grads.of(storedR), gb = grads.of(storedB);
+        int dh = dim / heads;
+        for (int h = 0; h < heads; h++)
+            for (int g = 0; g < 4; g++)
+                for (int j = 0; j < dh; j++) {
+                    for (int k = 0; k < dh; k++) {
+                        long si = ((long) h * 4 * dh + g * dh + j) * dh + k;
+                        gr.set(si, gr.get(si) + dr.get((((long) h * dh + k) * 4 + g) * dh + j));
+                    }
+                    long bi = ((long) g * heads + h) * dh + j;
+                    gb.set(bi, gb.get(bi) + db.get(((long) h * 4 + g) * dh + j));
+                }
     }
 }

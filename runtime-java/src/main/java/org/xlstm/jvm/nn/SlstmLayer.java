@@ -73,4 +73,65 @@ public final class SlstmLayer {
     public record State(ConvState conv, SlstmState cell) implements BlockState {
         public State copy() { return new State(conv == null ? null : conv.copy(), cell.copy()); }
     }
+
+    // ---------------------------------------------------------------- training
+
+    /** Saved by {@link #forwardTrain}. */
+    public record Tape(Tensor x, Tensor convPre, Tensor c, Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor h,
+                       Tensor hDropped, float dropout, long dropSeed) {}
+
+    /** Training forward from the zero state: x (normalised) → y, dropout p on the cell output before the group norm (official position). */
+    public Tape forwardTrain(Training tr, Tensor x, Tensor y, float dropout) {
+        Ops ops = tr.ops();
+        Workspace ws = tr.ws();
+        int b = x.dim(0), s = x.dim(1);
+        Tensor pre = null, c = x;
+        if (conv != null) {
+            pre = ws.take(b, s, dim);
+            c = ws.take(b, s, dim);
+            conv.forward(ops, x, null, pre);
+            ops.activation(Activation.SWISH, pre, c);
+        }
+        Tensor xi = ws.take(b, s, dim), xf = ws.take(b, s, dim), xz = ws.take(b, s, dim), xo = ws.take(b, s, dim);
+        fgate.forward(ops, c, xi); // official quirk: "fgate" feeds the input gate
+        igate.forward(ops, c, xf); // ... and "igate" the forget gate
+        zgate.forward(ops, x, xz);
+        ogate.forward(ops, x, xo);
+        Tensor h = ws.take(b, s, dim);
+        cell.forward(ops, ws, xi, xf, xz, xo, null, h);
+        Tensor hd = h;
+        long seed = 0;
+        if (dropout > 0f) {
+            hd = ws.take(b, s, dim);
+            hd.copyFrom(h);
+            seed = tr.dropoutForward(hd, dropout);
+        }
+        groupNorm.forward(ops, hd, y);
+        return new Tape(x, pre, c, xi, xf, xz, xo, h, hd, dropout, seed);
+    }
+
+    /** dy → dx (written); every parameter gradient of the layer added. */
+    public void backward(Training tr, Tape t, Tensor dy, Tensor dx) {
+        Workspace ws = tr.ws();
+        int b = t.x().dim(0), s = t.x().dim(1);
+        Tensor dh = ws.take(b, s, dim);
+        groupNorm.backward(tr, t.hDropped(), dy, dh);
+        tr.dropoutBackward(dh, t.dropout(), t.dropSeed());
+        Tensor dxi = ws.take(b, s, dim), dxf = ws.take(b, s, dim), dxz = ws.take(b, s, dim), dxo = ws.take(b, s, dim);
+        cell.backward(tr, t.xi(), t.xf(), t.xz(), t.xo(), dh, dxi, dxf, dxz, dxo);
+        zgate.backward(tr, t.x(), dxz, dx, false);
+        ogate.backward(tr, t.x(), dxo, dx, true);
+        if (conv == null) {
+            fgate.backward(tr, t.c(), dxi, dx, true);
+            igate.backward(tr, t.c(), dxf, dx, true);
+            return;
+        }
+        Tensor dc = ws.take(b, s, dim);
+        fgate.backward(tr, t.c(), dxi, dc, false);
+        igate.backward(tr, t.c(), dxf, dc, true);
+        tr.grad().activationBackward(Activation.SWISH, t.convPre(), dc, dc);
+        Tensor dxc = ws.take(b, s, dim);
+        conv.backward(tr, t.x(), dc, dxc);
+        tr.ops().add(dx, dxc, dx);
+    }
 }

@@ -56,4 +56,43 @@ public final class XlstmBlockStack {
         postNorm.forward(ops, cur, out);
         return out;
     }
+
+    // ---------------------------------------------------------------- training
+
+    /** Saved by {@link #forwardTrain}: each block's input and tape, the last block's output, the final output. */
+    public record Tape(List<Tensor> inputs, List<BlockTape> blocks, Tensor last, Tensor output) {}
+
+    /** Training forward from the zero state; {@link Tape#output()} is the normalised output (a workspace tensor). */
+    public Tape forwardTrain(Training tr, Tensor x) {
+        List<Tensor> inputs = new ArrayList<>();
+        List<BlockTape> tapes = new ArrayList<>();
+        Tensor cur = x;
+        for (Block block : blocks) {
+            if (!(block instanceof TrainableBlock tb))
+                throw new UnsupportedOperationException(block.getClass().getSimpleName() + " has no backward pass");
+            Tensor next = tr.ws().take(x.shape());
+            inputs.add(cur);
+            tapes.add(tb.forwardTrain(tr, cur, next));
+            cur = next;
+        }
+        if (postNorm == null) return new Tape(inputs, tapes, cur, cur);
+        Tensor out = tr.ws().take(x.shape());
+        postNorm.forward(tr.ops(), cur, out);
+        return new Tape(inputs, tapes, cur, out);
+    }
+
+    /** dOutput → dx (written). */
+    public void backward(Training tr, Tape t, Tensor dOutput, Tensor dx) {
+        Tensor g = dOutput;
+        if (postNorm != null) {
+            g = tr.ws().take(dOutput.shape());
+            postNorm.backward(tr, t.last(), dOutput, g, false);
+        }
+        for (int i = blocks.size() - 1; i >= 0; i--) {
+            Tensor d = i == 0 ? dx : tr.ws().take(dOutput.shape());
+            ((TrainableBlock) blocks.get(i)).backward(tr, t.blocks().get(i), g, d);
+            g = d;
+        }
+        if (blocks.isEmpty()) dx.copyFrom(g);
+    }
 }

@@ -44,4 +44,39 @@ public final class XlstmLargeBlockStack {
         outNorm.forward(ops, cur, out);
         return out;
     }
+
+    // ---------------------------------------------------------------- training
+
+    /** Saved by {@link #forwardTrain}. */
+    public record Tape(List<BlockTape> blocks, Tensor last, Tensor output) {}
+
+    /** Training forward from the zero state; {@link Tape#output()} is the normalised output. */
+    public Tape forwardTrain(Training tr, Tensor x) {
+        List<BlockTape> tapes = new ArrayList<>();
+        Tensor cur = x;
+        for (MlstmLargeBlock block : blocks) {
+            Tensor next = tr.ws().take(x.shape());
+            tapes.add(block.forwardTrain(tr, cur, next));
+            cur = next;
+        }
+        if (outNorm == null) return new Tape(tapes, cur, cur);
+        Tensor out = tr.ws().take(x.shape());
+        outNorm.forward(tr.ops(), cur, out);
+        return new Tape(tapes, cur, out);
+    }
+
+    /** dOutput → dx (written). */
+    public void backward(Training tr, Tape t, Tensor dOutput, Tensor dx) {
+        Tensor g = dOutput;
+        if (outNorm != null) {
+            g = tr.ws().take(dOutput.shape());
+            outNorm.backward(tr, t.last(), dOutput, g, false);
+        }
+        for (int i = blocks.size() - 1; i >= 0; i--) {
+            Tensor d = i == 0 ? dx : tr.ws().take(dOutput.shape());
+            blocks.get(i).backward(tr, t.blocks().get(i), g, d);
+            g = d;
+        }
+        if (blocks.isEmpty()) dx.copyFrom(g);
+    }
 }

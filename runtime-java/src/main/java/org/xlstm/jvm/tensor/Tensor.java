@@ -24,8 +24,19 @@ public final class Tensor {
     private final long size;
     /** Backend-private derived form of this tensor (e.g. a packed weight matrix); see {@link #backendCache()}. */
     private volatile Object backendCache;
+    /** {@link #version} when {@link #backendCache} was stored. */
+    private volatile long cacheVersion;
+    /**
+     * Modification counter shared by this tensor and every view or slice of the same memory: training changes
+     * parameters in place, and {@link #markModified()} on any of them makes all derived forms stale.
+     */
+    private final long[] version;
 
     private Tensor(MemorySegment data, int[] shape) {
+        this(data, shape, new long[1]);
+    }
+
+    private Tensor(MemorySegment data, int[] shape, long[] version) {
         long n = Shapes.numel(shape);
         if (data.byteSize() < n * Float.BYTES)
             throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes is too small for shape "
@@ -33,6 +44,7 @@ public final class Tensor {
         this.data = data;
         this.shape = shape.clone();
         this.size = n;
+        this.version = version;
     }
 
     /** A zero-filled tensor allocated in {@code arena}. */
@@ -106,7 +118,7 @@ public final class Tensor {
     public Tensor view(int... newShape) {
         if (Shapes.numel(newShape) != size)
             throw new IllegalArgumentException("cannot view " + Shapes.format(shape) + " as " + Shapes.format(newShape));
-        return new Tensor(data, newShape);
+        return new Tensor(data, newShape, version);
     }
 
     /** Rows [from, to) of the first dimension, sharing memory. */
@@ -116,16 +128,33 @@ public final class Tensor {
         long inner = shape[0] == 0 ? 0 : size / shape[0];
         int[] s = shape.clone();
         s[0] = to - from;
-        return new Tensor(data.asSlice(from * inner * Float.BYTES, (to - from) * inner * Float.BYTES), s);
+        return new Tensor(data.asSlice(from * inner * Float.BYTES, (to - from) * inner * Float.BYTES), s, version);
     }
 
     /**
      * A slot in which a backend may keep a derived form of this tensor (a packed copy of a weight matrix, a device
-     * copy). Backends must only cache forms of tensors that do not change afterwards, i.e. parameters.
+     * copy). Backends only cache forms of parameters; a parameter changed in place (a training step) must be
+     * {@link #markModified() marked}, which empties this slot (null is returned until a new form is stored).
      */
-    public Object backendCache() { return backendCache; }
+    public Object backendCache() { return cacheVersion == version[0] ? backendCache : null; }
 
-    public void backendCache(Object value) { backendCache = value; }
+    public void backendCache(Object value) {
+        cacheVersion = version[0];
+        backendCache = value;
+    }
+
+    /** The modification count of this tensor's memory (shared with its views and slices). */
+    public long version() { return version[0]; }
+
+    /**
+     * Declares that the contents changed (e.g. an optimizer updated this parameter in place): every cached derived
+     * form of this tensor and of its views and slices becomes stale.
+     */
+    public void markModified() {
+        synchronized (version) {
+            version[0]++;
+        }
+    }
 
     private long flat(int[] index) {
         if (index.length != shape.length)

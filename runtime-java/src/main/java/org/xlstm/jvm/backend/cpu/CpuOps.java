@@ -116,23 +116,12 @@ public final class CpuOps implements Ops {
         Parallel.forEach(tasks, size * 8, t -> body.run((long) t * PIECE, Math.min(size, (long) (t + 1) * PIECE)));
     }
 
-    private static FloatVector ld(MemorySegment s, long i, long to) {
-        if (i + LANES <= to) return FloatVector.fromMemorySegment(S, s, i * 4, ORDER);
-        return FloatVector.fromMemorySegment(S, s, i * 4, ORDER, S.indexInRange(0, (int) (to - i)));
-    }
-
-    private static void st(FloatVector v, MemorySegment s, long i, long to) {
-        if (i + LANES <= to) v.intoMemorySegment(s, i * 4, ORDER);
-        else v.intoMemorySegment(s, i * 4, ORDER, S.indexInRange(0, (int) (to - i)));
-    }
-
     @Override
     public void activation(Activation act, Tensor x, Tensor y) {
         OpChecks.sameShape("activation", x, y);
         MemorySegment xs = x.segment(), ys = y.segment();
-        pieces(x.size(), (from, to) -> {
-            for (long i = from; i < to; i += LANES) st(VectorMath.apply(act, ld(xs, i, to)), ys, i, to);
-        });
+        if (singlePiece(x.size())) Elementwise.activation(act, xs, ys, 0, x.size());
+        else pieces(x.size(), (from, to) -> Elementwise.activation(act, xs, ys, from, to));
     }
 
     @Override
@@ -140,10 +129,8 @@ public final class CpuOps implements Ops {
         OpChecks.sameShape("mulActivated", x, g);
         OpChecks.sameShape("mulActivated", x, y);
         MemorySegment xs = x.segment(), gs = g.segment(), ys = y.segment();
-        pieces(x.size(), (from, to) -> {
-            for (long i = from; i < to; i += LANES)
-                st(ld(xs, i, to).mul(VectorMath.apply(act, ld(gs, i, to))), ys, i, to);
-        });
+        if (singlePiece(x.size())) Elementwise.mulActivated(xs, act, gs, ys, 0, x.size());
+        else pieces(x.size(), (from, to) -> Elementwise.mulActivated(xs, act, gs, ys, from, to));
     }
 
     @Override
@@ -151,9 +138,8 @@ public final class CpuOps implements Ops {
         OpChecks.sameShape("add", a, b);
         OpChecks.sameShape("add", a, y);
         MemorySegment as = a.segment(), bs = b.segment(), ys = y.segment();
-        pieces(a.size(), (from, to) -> {
-            for (long i = from; i < to; i += LANES) st(ld(as, i, to).add(ld(bs, i, to)), ys, i, to);
-        });
+        if (singlePiece(a.size())) Elementwise.add(as, bs, ys, 0, a.size());
+        else pieces(a.size(), (from, to) -> Elementwise.add(as, bs, ys, from, to));
     }
 
     @Override
@@ -161,23 +147,23 @@ public final class CpuOps implements Ops {
         OpChecks.addScaled(a, w, b, y);
         int c = a.cols();
         MemorySegment as = a.segment(), ws = w.segment(), bs = b.segment(), ys = y.segment();
-        rowsInParallel(a.rows(), c, r -> {
-            long base = (long) r * c, end = base + c;
-            for (int j = 0; j < c; j += LANES) {
-                long i = base + j;
-                st(ld(bs, i, end).fma(ld(ws, j, c), ld(as, i, end)), ys, i, end);
-            }
-        });
+        if (singlePiece(a.size())) {
+            for (int r = 0; r < a.rows(); r++) Elementwise.addScaledRow(as, ws, bs, ys, (long) r * c, c);
+        } else {
+            rowsInParallel(a.rows(), c, r -> Elementwise.addScaledRow(as, ws, bs, ys, (long) r * c, c));
+        }
     }
 
     @Override
     public void softCap(Tensor x, float cap, Tensor y) {
         OpChecks.sameShape("softCap", x, y);
         MemorySegment xs = x.segment(), ys = y.segment();
-        pieces(x.size(), (from, to) -> {
-            for (long i = from; i < to; i += LANES) st(VectorMath.softCap(ld(xs, i, to), cap), ys, i, to);
-        });
+        if (singlePiece(x.size())) Elementwise.softCap(xs, cap, ys, 0, x.size());
+        else pieces(x.size(), (from, to) -> Elementwise.softCap(xs, cap, ys, from, to));
     }
+
+    /** Small enough to run on the calling thread without building a task (generation steps). */
+    private static boolean singlePiece(long size) { return !Parallel.worthSplitting(2, size * 8); }
 
     @Override
     public void concatColumns(Tensor[] parts, Tensor y) {

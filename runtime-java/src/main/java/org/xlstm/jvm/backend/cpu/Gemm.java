@@ -32,14 +32,24 @@ final class Gemm {
      * @param c    C, row-major with row stride {@code ldc} floats
      */
     static void multiply(MemorySegment a, int m, int lda, PackedMatrix b, MemorySegment bias, MemorySegment c, int ldc) {
+        multiply(a, m, lda, b, bias, c, ldc, false);
+    }
+
+    /**
+     * As above; with {@code accumulate} the product is added to what C holds ({@code C += A·B}, bias must be null):
+     * the backward pass sums gradients this way.
+     */
+    static void multiply(MemorySegment a, int m, int lda, PackedMatrix b, MemorySegment bias, MemorySegment c, int ldc,
+                         boolean accumulate) {
         int k = b.k, n = b.n;
         if (m == 0 || n == 0) return;
+        if (accumulate && bias != null) throw new IllegalArgumentException("Gemm: accumulate with a bias");
         // read-only during the call, so the caller's scratch can be shared with the worker threads
         float[] biasPadded = Scratch.floats(7, b.panels * NR);
         java.util.Arrays.fill(biasPadded, 0, b.panels * NR, 0f);
         if (bias != null) MemorySegment.copy(bias, F, 0, biasPadded, 0, n);
         if (b.columns != null) {
-            narrow(a, m, lda, b, biasPadded, c, ldc);
+            narrow(a, m, lda, b, biasPadded, c, ldc, accumulate);
             return;
         }
         int rowBlocks = (m + MC - 1) / MC;
@@ -50,24 +60,24 @@ final class Gemm {
         long work = (long) m * n * Math.max(k, 1);
         if (!Parallel.worthSplitting(rowBlocks * groupsUsed, work)) {
             for (int rb = 0; rb < rowBlocks; rb++)
-                block(a, lda, rb * MC, Math.min(m, rb * MC + MC), b, 0, b.panels, biasPadded, c, ldc);
+                block(a, lda, rb * MC, Math.min(m, rb * MC + MC), b, 0, b.panels, biasPadded, c, ldc, accumulate);
             return;
         }
         Parallel.forEach(rowBlocks * groupsUsed, work, task -> {
             int rb = task / groupsUsed, g = task % groupsUsed;
             int r0 = rb * MC, r1 = Math.min(m, r0 + MC);
             int p0 = g * panelsPerGroup, p1 = Math.min(b.panels, p0 + panelsPerGroup);
-            block(a, lda, r0, r1, b, p0, p1, biasPadded, c, ldc);
+            block(a, lda, r0, r1, b, p0, p1, biasPadded, c, ldc, accumulate);
         });
     }
 
     private static void block(MemorySegment a, int lda, int r0, int r1, PackedMatrix b, int p0, int p1,
-                              float[] bias, MemorySegment c, int ldc) {
+                              float[] bias, MemorySegment c, int ldc, boolean accumulate) {
         int k = b.k;
         int fullPanels = b.n / NR;
         for (int k0 = 0; k0 < Math.max(k, 1); k0 += KC) {
             int k1 = Math.min(k, k0 + KC);
-            boolean first = k0 == 0;
+            boolean first = k0 == 0 && !accumulate;
             for (int p = p0; p < p1; p++) {
                 int col = p * NR;
                 if (p < fullPanels) {
@@ -85,7 +95,8 @@ final class Gemm {
      * Few outputs (gate pre-activations: one per head): a panel would be mostly padding, so each output is a dot
      * product over K instead, four outputs sharing each load of the input row; lanes are summed in a fixed order.
      */
-    private static void narrow(MemorySegment a, int m, int lda, PackedMatrix b, float[] bias, MemorySegment c, int ldc) {
+    private static void narrow(MemorySegment a, int m, int lda, PackedMatrix b, float[] bias, MemorySegment c, int ldc,
+                               boolean accumulate) {
         int k = b.k, n = b.n, kv = k - k % LANES;
         float[] w = b.columns;
         int rowsPerTask = 32;
@@ -114,7 +125,8 @@ final class Gemm {
                         float acc = sums[j];
                         int wo = (o + j) * k;
                         for (int kk = kv; kk < k; kk++) acc += w[wo + kk] * a.getAtIndex(F, (long) r * lda + kk);
-                        c.setAtIndex(F, (long) r * ldc + o + j, acc + bias[o + j]);
+                        long ci = (long) r * ldc + o + j;
+                        c.setAtIndex(F, ci, accumulate ? c.getAtIndex(F, ci) + acc : acc + bias[o + j]);
                     }
                 }
             }

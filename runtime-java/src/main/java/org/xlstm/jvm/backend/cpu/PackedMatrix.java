@@ -21,11 +21,61 @@ final class PackedMatrix {
     static final int NARROW = 24;
 
     private PackedMatrix(int k, int n) {
+        this(k, n, null, null);
+    }
+
+    /** Reusing the given arrays when they are large enough (training repacks changing matrices every step). */
+    private PackedMatrix(int k, int n, float[] dataReuse, float[] columnsReuse) {
         this.k = k;
         this.n = n;
         this.panels = (n + NR - 1) / NR;
-        this.data = new float[Math.multiplyExact(panels * NR, k)];
-        this.columns = n < NARROW ? new float[n * k] : null;
+        int size = Math.multiplyExact(panels * NR, k);
+        this.data = dataReuse != null && dataReuse.length >= size ? dataReuse : new float[size];
+        this.columns = n < NARROW ? (columnsReuse != null && columnsReuse.length >= n * k ? columnsReuse : new float[n * k]) : null;
+    }
+
+    /**
+     * {@link #fromKn} into the arrays of {@code reuse} where they are large enough. The padding of the last panel
+     * is cleared, so stale values from an earlier use never reach the product.
+     */
+    static PackedMatrix fromKnReusing(PackedMatrix reuse, MemorySegment b, int k, int n) {
+        PackedMatrix p = new PackedMatrix(k, n, reuse == null ? null : reuse.data, reuse == null ? null : reuse.columns);
+        fillKn(p, b, k, n);
+        return p;
+    }
+
+    /** {@link #fromOutIn} into the arrays of {@code reuse} where they are large enough. */
+    static PackedMatrix fromOutInReusing(PackedMatrix reuse, MemorySegment w, int n, int k) {
+        PackedMatrix p = new PackedMatrix(k, n, reuse == null ? null : reuse.data, reuse == null ? null : reuse.columns);
+        java.util.Arrays.fill(p.data, 0, p.panels * NR * k, 0f);
+        for (int j = 0; j < n; j++) {
+            int panel = j / NR, col = j % NR;
+            int base = panel * k * NR + col;
+            long src = (long) j * k;
+            for (int kk = 0; kk < k; kk++) p.data[base + kk * NR] = w.getAtIndex(ValueLayout.JAVA_FLOAT, src + kk);
+            if (p.columns != null) MemorySegment.copy(w, ValueLayout.JAVA_FLOAT, src * 4, p.columns, j * k, k);
+        }
+        return p;
+    }
+
+    private static void fillKn(PackedMatrix p, MemorySegment b, int k, int n) {
+        int full = n / NR;
+        // full panels: each row of B splits into NR-wide contiguous runs
+        for (int kk = 0; kk < k; kk++)
+            for (int panel = 0; panel < full; panel++)
+                MemorySegment.copy(b, ValueLayout.JAVA_FLOAT, ((long) kk * n + (long) panel * NR) * 4, p.data,
+                        (panel * k + kk) * NR, NR);
+        if (full < p.panels) {
+            int valid = n - full * NR;
+            for (int kk = 0; kk < k; kk++) {
+                int dst = (full * k + kk) * NR;
+                MemorySegment.copy(b, ValueLayout.JAVA_FLOAT, ((long) kk * n + (long) full * NR) * 4, p.data, dst, valid);
+                java.util.Arrays.fill(p.data, dst + valid, dst + NR, 0f);
+            }
+        }
+        if (p.columns != null)
+            for (int kk = 0; kk < k; kk++)
+                for (int j = 0; j < n; j++) p.columns[j * k + kk] = b.getAtIndex(ValueLayout.JAVA_FLOAT, (long) kk * n + j);
     }
 
     /** From a weight stored (out = n, in = k), as PyTorch's Linear stores it: B = Wᵀ. */

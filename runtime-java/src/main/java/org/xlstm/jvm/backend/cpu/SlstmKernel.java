@@ -94,22 +94,61 @@ final class SlstmKernel {
         }
     }
 
-    /** Exponential gating with the stabiliser, XLSTM.md §4; the state arrays are updated in place. */
+    /**
+     * Exponential gating with the stabiliser, XLSTM.md §4; the state arrays are updated in place. Done as several
+     * short array passes, each with one transcendental function, so that each loop compiles with its function
+     * inlined (one loop holding six of them exceeds what the JIT inlines, and then boxes every vector).
+     */
     private static void pointwise(float[] raw, int dhp, boolean fresh, float[] h, float[] c, float[] n, float[] m) {
-        for (int j = 0; j < dhp; j += LANES) {
-            FloatVector ir = FloatVector.fromArray(S, raw, j), fr = FloatVector.fromArray(S, raw, dhp + j),
-                    zr = FloatVector.fromArray(S, raw, 2 * dhp + j), or = FloatVector.fromArray(S, raw, 3 * dhp + j);
-            FloatVector logFPlusM = FloatVector.fromArray(S, m, j).add(VectorMath.logSigmoid(fr));
-            // the first step from the zero state (n all zero) takes m = ĩ, as the official cell does
+        float[] t = Scratch.floats(6, 5 * dhp);
+        int lf = 0, tz = dhp, so = 2 * dhp, argI = 3 * dhp, argF = 4 * dhp;
+        logSigmoidPass(raw, dhp, t, lf, dhp);
+        tanhPass(raw, 2 * dhp, t, tz, dhp);
+        sigmoidPass(raw, 3 * dhp, t, so, dhp);
+        stabilise(raw, t, lf, argI, argF, fresh, m, dhp);
+        expPass(t, argI, dhp);
+        expPass(t, argF, dhp);
+        update(t, tz, so, argI, argF, h, c, n, dhp);
+    }
+
+    private static void logSigmoidPass(float[] src, int so, float[] dst, int d0, int len) {
+        for (int j = 0; j < len; j += LANES) VectorMath.logSigmoid(FloatVector.fromArray(S, src, so + j)).intoArray(dst, d0 + j);
+    }
+
+    private static void tanhPass(float[] src, int so, float[] dst, int d0, int len) {
+        for (int j = 0; j < len; j += LANES) VectorMath.tanh(FloatVector.fromArray(S, src, so + j)).intoArray(dst, d0 + j);
+    }
+
+    private static void sigmoidPass(float[] src, int so, float[] dst, int d0, int len) {
+        for (int j = 0; j < len; j += LANES) VectorMath.sigmoid(FloatVector.fromArray(S, src, so + j)).intoArray(dst, d0 + j);
+    }
+
+    /** m_new = ĩ on the first step from zero (n all zero), else max(ĩ, log σ(f̃) + m); the exponents of i and f. */
+    private static void stabilise(float[] raw, float[] t, int lf, int argI, int argF, boolean fresh, float[] m, int len) {
+        for (int j = 0; j < len; j += LANES) {
+            FloatVector ir = FloatVector.fromArray(S, raw, j);
+            FloatVector logFPlusM = FloatVector.fromArray(S, m, j).add(FloatVector.fromArray(S, t, lf + j));
             FloatVector mNew = fresh ? ir : ir.max(logFPlusM);
-            FloatVector iA = VectorMath.exp(ir.sub(mNew)).min(1f);
-            FloatVector fA = VectorMath.exp(logFPlusM.sub(mNew)).min(1f);
-            FloatVector cNew = fA.mul(FloatVector.fromArray(S, c, j)).add(iA.mul(VectorMath.tanh(zr)));
-            FloatVector nNew = fA.mul(FloatVector.fromArray(S, n, j)).add(iA);
-            VectorMath.sigmoid(or).mul(cNew).div(nNew).intoArray(h, j);
+            ir.sub(mNew).intoArray(t, argI + j);
+            logFPlusM.sub(mNew).intoArray(t, argF + j);
+            mNew.intoArray(m, j);
+        }
+    }
+
+    /** t[o..o+len) = min(exp(t[o..o+len)), 1). */
+    private static void expPass(float[] t, int o, int len) {
+        for (int j = 0; j < len; j += LANES)
+            VectorMath.exp(FloatVector.fromArray(S, t, o + j)).min(1f).intoArray(t, o + j);
+    }
+
+    private static void update(float[] t, int tz, int so, int iA, int fA, float[] h, float[] c, float[] n, int len) {
+        for (int j = 0; j < len; j += LANES) {
+            FloatVector i = FloatVector.fromArray(S, t, iA + j), f = FloatVector.fromArray(S, t, fA + j);
+            FloatVector cNew = f.mul(FloatVector.fromArray(S, c, j)).add(i.mul(FloatVector.fromArray(S, t, tz + j)));
+            FloatVector nNew = f.mul(FloatVector.fromArray(S, n, j)).add(i);
+            FloatVector.fromArray(S, t, so + j).mul(cNew).div(nNew).intoArray(h, j);
             cNew.intoArray(c, j);
             nNew.intoArray(n, j);
-            mNew.intoArray(m, j);
         }
     }
 }

@@ -1,0 +1,130 @@
+package org.xlstm.jvm.backend;
+
+import org.xlstm.jvm.config.Activation;
+import org.xlstm.jvm.tensor.Tensor;
+
+/**
+ * The backward counterpart of {@link Ops}: for each forward operation the gradients of a scalar loss with respect
+ * to its inputs and parameters, given the gradient with respect to its output. Same conventions as {@link Ops}
+ * (row-major float32, rows = leading dimensions flattened, deterministic whatever the thread count).
+ *
+ * <p>Accumulation rule: gradients of <em>parameters</em> (arguments named {@code dw}, {@code db}, {@code dTable},
+ * {@code dr}, {@code dbias}, {@code dSkip}) are always added to what the tensor holds, so a parameter used several
+ * times (a tied embedding) or a batch split in pieces sums up; callers zero them once per step. Gradients of
+ * <em>activations</em> ({@code dx}, {@code dq}, …) are overwritten, except where an {@code accumulate} flag says
+ * otherwise (an input feeding several layers). Any gradient output may be null when it is not needed.
+ *
+ * <p>Each method needs only the forward <em>inputs</em> (and parameters); what the forward computed inside is
+ * recomputed. This keeps the saved activations of a training step to the layer boundaries.
+ *
+ * <p>Two implementations: {@link ReferenceGradOps} (double-precision loops, checked against finite differences)
+ * and {@link org.xlstm.jvm.backend.cpu.CpuGradOps} (Vector API, multi-threaded), tested against each other.
+ */
+public interface GradOps {
+    String name();
+
+    /** The backward backend that goes with a forward one: the reference with the reference, the CPU one with the CPU one. */
+    static GradOps forOps(Ops ops) {
+        if (ops instanceof ReferenceOps) return new ReferenceGradOps();
+        if (ops instanceof org.xlstm.jvm.backend.cpu.CpuOps) return new org.xlstm.jvm.backend.cpu.CpuGradOps();
+        throw new IllegalArgumentException("no backward pass for the " + ops.name() + " backend");
+    }
+
+    // ---------------------------------------------------------------- dense algebra
+
+    /**
+     * Backward of {@link Ops#linear}: {@code dx (+)= dy·W}, {@code dw += dyᵀ·x}, {@code db += Σ_rows dy}.
+     * x {@code [R, in]}, w {@code [out, in]}, dy {@code [R, out]}.
+     */
+    void linearBackward(Tensor x, Tensor w, Tensor dy, Tensor dx, boolean accumulateDx, Tensor dw, Tensor db);
+
+    /** Backward of {@link Ops#matmul} {@code C = A·B}: {@code da += dc·Bᵀ}, {@code db += Aᵀ·dc} (both accumulate). */
+    void matmulBackward(Tensor a, Tensor b, Tensor dc, Tensor da, Tensor db);
+
+    /** Backward of {@link Ops#linearHeadwise}: per block h, {@code dx_h (+)= W[h]ᵀ·dy_h}, {@code dw[h] += Σ dy_h·x_hᵀ}. */
+    void linearHeadwiseBackward(Tensor x, Tensor w, Tensor dy, Tensor dx, boolean accumulateDx, Tensor dw, Tensor db);
+
+    /** Backward of {@link Ops#embedding}: scatter-add {@code dTable[tokens[r]] += dy[r]}. */
+    void embeddingBackward(int[] tokens, Tensor dy, Tensor dTable);
+
+    // ---------------------------------------------------------------- normalisation
+
+    /**
+     * Backward of {@link Ops#layerNorm} (biased variance, scale {@code 1 + w} when {@code weightIsOffset}):
+     * dx overwritten or accumulated, dw and db accumulated.
+     */
+    void layerNormBackward(Tensor x, Tensor w, float eps, boolean weightIsOffset, Tensor dy, Tensor dx,
+                           boolean accumulateDx, Tensor dw, Tensor db);
+
+    /** Backward of {@link Ops#rmsNorm}: dx overwritten or accumulated, dw and db accumulated. */
+    void rmsNormBackward(Tensor x, Tensor w, float eps, Tensor dy, Tensor dx, boolean accumulateDx, Tensor dw, Tensor db);
+
+    /** Backward of {@link Ops#headLayerNorm}: dx overwritten, dw and db ({@code [H·DH]}) accumulated. */
+    void headLayerNormBackward(Tensor x, int numHeads, Tensor w, float eps, boolean weightIsOffset, Tensor dy,
+                               Tensor dx, Tensor dw, Tensor db);
+
+    // ---------------------------------------------------------------- elementwise
+
+    /** {@code dx = dy ⊙ act'(x)} (dx may alias dy). */
+    void activationBackward(Activation act, Tensor x, Tensor dy, Tensor dx);
+
+    /** Backward of {@code y = x ⊙ act(g)}: {@code dx = dy ⊙ act(g)}, {@code dg = dy ⊙ x ⊙ act'(g)} (either may alias dy). */
+    void mulActivatedBackward(Tensor x, Activation act, Tensor g, Tensor dy, Tensor dx, Tensor dg);
+
+    /**
+     * Backward of {@code y = a + w ⊙ b} (w {@code [C]} broadcast over rows) for the b and w parts (the a part is dy
+     * itself): {@code db (+)= w ⊙ dy}, {@code dw += Σ_rows dy ⊙ b}.
+     */
+    void addScaledBackward(Tensor w, Tensor b, Tensor dy, Tensor db, boolean accumulateDb, Tensor dw);
+
+    /** Backward of {@code y = cap·tanh(x/cap)}: {@code dx = dy·(1 − tanh²(x/cap))} (dx may alias dy). */
+    void softCapBackward(Tensor x, float cap, Tensor dy, Tensor dx);
+
+    /** Backward of {@link Ops#concatColumns}: each part (+)= its columns of dy. */
+    void splitColumns(Tensor dy, Tensor[] parts, boolean accumulate);
+
+    // ---------------------------------------------------------------- sequence mixing
+
+    /**
+     * Backward of {@link Ops#causalConv1d} from zero padding (no carried window): x, dy, dx {@code [B, S, F]},
+     * w {@code [F, K]}; dx overwritten, dw and db accumulated.
+     */
+    void causalConv1dBackward(Tensor x, Tensor w, Tensor dy, Tensor dx, Tensor dw, Tensor db);
+
+    /**
+     * Backward of {@link Ops#mlstmChunkwise} started from the zero state C = 0, n = 0 with stabiliser {@code m0}
+     * (−∞ reproduces the official parallel form, 0 the xLSTM-7B kernels), chunks of {@code chunkSize}. The
+     * gradient is that of the function as computed, stabilisers included (as autograd differentiates the official
+     * code: through the row maxima, which only matters through eps). dq, dk, dv, di, df are overwritten.
+     */
+    void mlstmChunkwiseBackward(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, float m0, int chunkSize, float eps,
+                                Tensor dh, Tensor dq, Tensor dk, Tensor dv, Tensor di, Tensor df);
+
+    /**
+     * Backward of {@link Ops#slstmRecurrent} from the zero state, through time (BPTT over h, c, n and the
+     * stabiliser m), differentiating exactly the official vanilla cell as autograd does: the gradient flows through
+     * m = max(ĩ, logσ(f̃) + m), and through the clamps min(exp(·), 1), with torch's rule that a tie passes half
+     * the gradient to each side. r {@code [NH, DH, 4, DH]} and bias {@code [NH, 4, DH]} in the logical layout;
+     * dxi…dxo overwritten, dr and dbias accumulated.
+     */
+    void slstmBackward(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias, Tensor dy,
+                       Tensor dxi, Tensor dxf, Tensor dxz, Tensor dxo, Tensor dr, Tensor dbias);
+
+    // ---------------------------------------------------------------- regularisation
+
+    /**
+     * Inverted dropout: {@code y = x·keep/(1 − p)} with keep decided per element by {@link DropoutMask} from
+     * {@code seed} (y may alias x). Linear in x with a fixed mask, so the same call on a gradient is its backward.
+     */
+    void dropout(Tensor x, float p, long seed, Tensor y);
+
+    // ---------------------------------------------------------------- loss
+
+    /**
+     * Mean cross-entropy of logits {@code [R, V]} against {@code targets} (R ids, {@code -1} = ignored), as torch's
+     * {@code cross_entropy(logits, targets, ignore_index=-1)}: the mean over non-ignored rows (NaN when there is
+     * none). When dLogits is not null it receives the gradient of that mean: (softmax − onehot)/count on counted
+     * rows, 0 on ignored ones (dLogits may alias logits).
+     */
+    double crossEntropy(Tensor logits, int[] targets, Tensor dLogits);
+}
