@@ -12,4 +12,5 @@ internal val subcommands: List<() -> Any> = listOf(
     ::BenchCommand,
     ::GenerateCommand,
     ::TrainCommand,
+    ::AblateCommand,
 )
