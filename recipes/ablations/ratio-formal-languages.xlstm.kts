@@ -19,7 +19,7 @@ ablation {
     tasks("parity", "mqar")
     seeds(2)
     training {
-        steps = 600
+        steps = 800
         batchSize = 32
         lr = 3e-3
         warmupSteps = 50
