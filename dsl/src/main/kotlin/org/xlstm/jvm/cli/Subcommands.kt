@@ -11,4 +11,6 @@ internal val subcommands: List<() -> Any> = listOf(
     ::ConformanceCommand,
     ::BenchCommand,
     ::GenerateCommand,
+    ::TrainCommand,
+    ::AblateCommand,
 )

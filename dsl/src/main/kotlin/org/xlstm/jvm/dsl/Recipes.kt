@@ -41,7 +41,27 @@ object Recipes {
         } catch (e: Exception) {
             throw RecipeException(file, null, null, "cannot read the recipe: ${e.message}", e)
         }
-        return evaluate(file, text)
+        return toRecipe(file, evaluate(file, text))
+    }
+
+    /**
+     * Loads a sweep recipe, whose last expression is `ablation { }`; its variants are already validated.
+     *
+     * @throws RecipeException naming file and line, as [load]
+     */
+    @JvmStatic
+    fun loadAblation(file: Path): Ablation {
+        if (!Files.isRegularFile(file)) throw RecipeException(file, null, null, "no such recipe file")
+        val text = try {
+            Files.readString(file)
+        } catch (e: Exception) {
+            throw RecipeException(file, null, null, "cannot read the recipe: ${e.message}", e)
+        }
+        return when (val v = evaluate(file, text)) {
+            is Ablation -> Ablation(v.name.ifBlank { nameOf(file) }, v.base, v.axes, v.variants, v.tasks, v.seeds, v.training, file)
+            else -> throw RecipeException(file, null, null, "the recipe's last expression is " +
+                    (v?.let { it::class.qualifiedName } ?: "null") + ", not a sweep: end it with ablation { ... }")
+        }
     }
 
     /** Whether [file] is named like a recipe. */
@@ -58,7 +78,7 @@ object Recipes {
         else BasicJvmScriptingHost(ScriptingHostConfiguration { jvm { compilationCache(cache) } })
     }
 
-    private fun evaluate(file: Path, text: String): Recipe {
+    private fun evaluate(file: Path, text: String): Any? {
         // The source's name becomes the script class and stack-frame file name; keep it the file's own name.
         val source = text.toScriptSource(file.fileName.toString())
         val result = when (val r = host().eval(source, RecipeCompilationConfiguration, RecipeEvaluationConfiguration)) {
@@ -66,7 +86,7 @@ object Recipes {
             is ResultWithDiagnostics.Failure -> throw compileError(file, r.reports)
         }
         return when (result) {
-            is ResultValue.Value -> toRecipe(file, result.value)
+            is ResultValue.Value -> result.value
             is ResultValue.Unit -> throw RecipeException(file, null, null, "the recipe produces no model: its last " +
                     "expression must be xlstm { ... }, xlstmLarge { ... } or recipe { ... }")
             is ResultValue.Error -> throw runtimeError(file, result.error)

@@ -85,7 +85,7 @@ class TrainingScope internal constructor() {
         task?.let {
             if (it !in Tasks.NAMES) throw ConfigException("training.task", "unknown task \"$it\"; known: ${Tasks.NAMES.joinToString()}")
         }
-        if (mqar != null && task != "mqar") throw ConfigException("training.mqar", "mqar { } sizes given but task is \"$task\"")
+        if (mqar != null && task != null && task != "mqar") throw ConfigException("training.mqar", "mqar { } sizes given but task is \"$task\"")
         if (evalBatches < 1) throw ConfigException("training.evalBatches", "must be >= 1; got $evalBatches")
         val settings = try {
             TrainSettings.builder().steps(steps).batchSize(batchSize).lr(lr).betas(beta1, beta2).eps(eps)

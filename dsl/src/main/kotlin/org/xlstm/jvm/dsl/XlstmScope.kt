@@ -94,7 +94,15 @@ class XlstmScope internal constructor() {
         placement = p
     }
 
-    internal fun build(): XlstmConfig {
+    internal fun build(): XlstmConfig = builder(keepUnused = false).build()
+
+    /**
+     * Unvalidated, with both block kinds' settings kept even where no block uses them: a sweep's base, whose
+     * variants may move blocks from one kind to the other.
+     */
+    internal fun buildTemplate(): XlstmConfig = builder(keepUnused = true).buildUnchecked()
+
+    private fun builder(keepUnused: Boolean): XlstmConfigBuilder {
         val b = XlstmConfigBuilder()
             .vocabSize(vocabSize)
             .contextLength(contextLength)
@@ -115,8 +123,8 @@ class XlstmScope internal constructor() {
         }
         // Resolve the placement first (the builder owns that rule), then keep only the block kinds in use.
         val kinds = b.buildUnchecked().blockMap().toSet()
-        if (BlockKind.MLSTM in kinds) b.mlstm(mlstmLayer) else b.noMlstm()
-        b.slstmBlock(if (BlockKind.SLSTM in kinds) SlstmBlockConfig(slstmLayer, feedForward) else null)
-        return b.build()
+        if (keepUnused || BlockKind.MLSTM in kinds) b.mlstm(mlstmLayer) else b.noMlstm()
+        b.slstmBlock(if (keepUnused || BlockKind.SLSTM in kinds) SlstmBlockConfig(slstmLayer, feedForward) else null)
+        return b
     }
 }

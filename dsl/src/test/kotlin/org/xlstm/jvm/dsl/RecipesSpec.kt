@@ -19,7 +19,13 @@ import kotlin.io.path.writeText
 
 internal val repoRoot: Path get() = TestPaths.repo
 
+/** Every model recipe (sweeps under recipes/ablations/ are loaded by [allSweeps]). */
 internal fun allRecipes(): List<Path> = Files.walk(repoRoot.resolve("recipes")).use { s ->
+    s.filter { Recipes.isRecipe(it) && it.parent.fileName.toString() != "ablations" }.sorted().toList()
+}
+
+/** Every sweep recipe. */
+internal fun allSweeps(): List<Path> = Files.walk(repoRoot.resolve("recipes/ablations")).use { s ->
     s.filter { Recipes.isRecipe(it) }.sorted().toList()
 }
 

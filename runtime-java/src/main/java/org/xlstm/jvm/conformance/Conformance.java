@@ -276,19 +276,27 @@ public final class Conformance {
         return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 
+    /** torch.nn.functional.cross_entropy's default ignore_index: such targets count neither in sum nor mean. */
+    public static final int IGNORE_INDEX = -100;
+
     /** Mean cross-entropy of logits {@code [B·S, V]} against targets {@code [B][S]}, in double. */
     public static double crossEntropy(double[] logits, int[][] targets, int vocab) {
         double sum = 0;
-        int n = 0;
+        int n = 0, counted = 0;
         for (int r = 0; r < targets.length; r++)
             for (int t = 0; t < targets[r].length; t++, n++) {
+                int target = targets[r][t];
+                if (target == IGNORE_INDEX) continue;
+                if (target < 0 || target >= vocab)
+                    throw new IllegalArgumentException("target " + target + " at [" + r + ", " + t + "] is outside the vocabulary [0, " + vocab + ")");
+                counted++;
                 int base = n * vocab;
                 double mx = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < vocab; j++) mx = Math.max(mx, logits[base + j]);
                 double z = 0;
                 for (int j = 0; j < vocab; j++) z += Math.exp(logits[base + j] - mx);
-                sum += mx + Math.log(z) - logits[base + targets[r][t]];
+                sum += mx + Math.log(z) - logits[base + target];
             }
-        return sum / n;
+        return sum / counted;
     }
 }

@@ -303,6 +303,9 @@ public final class Trainer {
         for (Parameter p : params) n += p.size();
         s.put("parameters", n).put("data", train.describe());
         if (resumedFrom >= 0) s.put("resumed_from_step", resumedFrom);
+        // Headline figures for tasks: accuracy at the training lengths ("validation") and beyond them ("long").
+        if (lastEval.containsKey("validation")) s.put("accuracy", lastEval.get("validation").accuracy());
+        if (lastEval.containsKey("long")) s.put("accuracy_long", lastEval.get("long").accuracy());
         ObjectNode fin = s.putObject("final_eval");
         lastEval.forEach((k, r) -> fin.putObject(k).put("loss", r.loss()).put("accuracy", r.accuracy())
                 .put("sequence_accuracy", r.sequenceAccuracy()));
