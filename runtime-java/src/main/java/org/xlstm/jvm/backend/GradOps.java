@@ -25,9 +25,15 @@ public interface GradOps {
 
     /** The backward backend that goes with a forward one: the reference with the reference, the CPU one with the CPU one. */
     static GradOps forOps(Ops ops) {
+        if (ops instanceof Paired p) return p.gradOps();
         if (ops instanceof ReferenceOps) return new ReferenceGradOps();
         if (ops instanceof org.xlstm.jvm.backend.cpu.CpuOps) return new org.xlstm.jvm.backend.cpu.CpuGradOps();
         throw new IllegalArgumentException("no backward pass for the " + ops.name() + " backend");
+    }
+
+    /** A forward backend that brings its own backward one (wrappers, other devices). */
+    interface Paired {
+        GradOps gradOps();
     }
 
     // ---------------------------------------------------------------- dense algebra

@@ -162,10 +162,7 @@ public final class CpuGradOps implements GradOps {
         OpChecks.sameShape("activationBackward", x, dy);
         OpChecks.sameShape("activationBackward", x, dx);
         MemorySegment xs = x.segment(), ys = dy.segment(), ds = dx.segment();
-        pieces(x.size(), (from, to) -> {
-            for (long i = from; i < to; i += LANES)
-                st(ld(ys, i, to).mul(VectorGrads.derivative(act, ld(xs, i, to))), ds, i, to);
-        });
+        pieces(x.size(), (from, to) -> GradElementwise.activationBackward(act, xs, ys, ds, from, to));
     }
 
     @Override
@@ -175,16 +172,8 @@ public final class CpuGradOps implements GradOps {
         GradChecks.sameOrNull("mulActivatedBackward", "dx", x, dx);
         GradChecks.sameOrNull("mulActivatedBackward", "dg", x, dg);
         MemorySegment xs = x.segment(), gs = g.segment(), ys = dy.segment(), dxs = seg(dx), dgs = seg(dg);
-        pieces(x.size(), (from, to) -> {
-            for (long i = from; i < to; i += LANES) {
-                FloatVector gy = ld(ys, i, to), gv = ld(gs, i, to);
-                // both read before either is written: dx or dg may alias dy
-                FloatVector a = dxs == null ? null : VectorMath.apply(act, gv);
-                FloatVector b = dgs == null ? null : gy.mul(ld(xs, i, to)).mul(VectorGrads.derivative(act, gv));
-                if (a != null) st(gy.mul(a), dxs, i, to);
-                if (b != null) st(b, dgs, i, to);
-            }
-        });
+        // per element everything is read before anything is written: dx or dg may alias dy
+        pieces(x.size(), (from, to) -> GradElementwise.mulActivatedBackward(act, xs, gs, ys, dxs, dgs, from, to));
     }
 
     @Override
@@ -229,10 +218,7 @@ public final class CpuGradOps implements GradOps {
         OpChecks.sameShape("softCapBackward", x, dy);
         OpChecks.sameShape("softCapBackward", x, dx);
         MemorySegment xs = x.segment(), ys = dy.segment(), ds = dx.segment();
-        pieces(x.size(), (from, to) -> {
-            for (long i = from; i < to; i += LANES)
-                st(ld(ys, i, to).mul(VectorGrads.softCapDerivative(ld(xs, i, to), cap)), ds, i, to);
-        });
+        pieces(x.size(), (from, to) -> GradElementwise.softCapBackward(xs, cap, ys, ds, from, to));
     }
 
     @Override

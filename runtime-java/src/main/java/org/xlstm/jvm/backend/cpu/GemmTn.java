@@ -7,7 +7,6 @@ import static org.xlstm.jvm.backend.cpu.Simd.S;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 /**
  * The weight-gradient product {@code C[m, n] += Aᵀ·B} with A given row-major {@code [K, m]} (the output gradient,
@@ -20,7 +19,7 @@ import jdk.incubator.vector.VectorMask;
 final class GemmTn {
     private GemmTn() {}
 
-    static final int KC = 256;
+    static final int KC = 128;
     private static final int MR = 4;
     private static final int NR = PackedMatrix.NR;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -34,36 +33,34 @@ final class GemmTn {
         int tasks = (oBlocks + perTask - 1) / perTask;
         Parallel.forEach(tasks, (long) m * n * k, t -> {
             int ob0 = t * perTask, ob1 = Math.min(oBlocks, ob0 + perTask);
-            float[] ap = GradScratch.task(42, KC * MR);
+            int o0 = ob0 * MR, width = (ob1 - ob0) * MR, valid = Math.min(width, m - o0);
+            float[] ap = GradScratch.task(42, KC * width);
+            float[] tile = GradScratch.task(43, MR * NR);
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kl = Math.min(KC, k - k0);
-                for (int ob = ob0; ob < ob1; ob++) {
-                    int o0 = ob * MR, rowsHere = Math.min(MR, m - o0);
-                    packA(a, m, k0, kl, o0, rowsHere, ap);
-                    for (int p = 0; p < b.panels; p++) {
-                        int col = p * NR, valid = Math.min(NR, n - col);
-                        micro(ap, kl, b.data, (p * k + k0) * NR, c, o0, rowsHere, n, col, valid);
+                // the slice of A for this task's columns: rows of `width` floats, bulk-copied
+                for (int kk = 0; kk < kl; kk++) {
+                    MemorySegment.copy(a, F, ((long) (k0 + kk) * m + o0) * 4, ap, kk * width, valid);
+                    if (valid < width) java.util.Arrays.fill(ap, kk * width + valid, (kk + 1) * width, 0f);
+                }
+                for (int p = 0; p < b.panels; p++) {
+                    int col = p * NR, cols = Math.min(NR, n - col);
+                    int bo = (p * k + k0) * NR;
+                    for (int ob = ob0; ob < ob1; ob++) {
+                        int oo = ob * MR;
+                        micro(ap, (ob - ob0) * MR, width, kl, b.data, bo, c, oo, Math.min(MR, m - oo), n, col, cols, tile);
                     }
                 }
             }
         });
     }
 
-    /** ap[kk·4 + j] = a[(k0 + kk)·m + o0 + j] (0 for j ≥ rows). */
-    private static void packA(MemorySegment a, int m, int k0, int kl, int o0, int rows, float[] ap) {
-        for (int kk = 0; kk < kl; kk++) {
-            long src = (long) (k0 + kk) * m + o0;
-            int dst = kk * MR;
-            for (int j = 0; j < MR; j++) ap[dst + j] = j < rows ? a.getAtIndex(F, src + j) : 0f;
-        }
-    }
-
-    /** C rows o0..o0+rows, columns col..col+valid, += Σ_kk ap[kk][·]·B[kk][·]. */
-    private static void micro(float[] ap, int kl, float[] bp, int bo, MemorySegment c, int o0, int rows, int ldc,
-                              int col, int valid) {
+    /** C rows o0..o0+rows, columns col..col+valid, += Σ_kk ap[kk·width + ao + ·]·B[kk][·]. */
+    private static void micro(float[] ap, int ao, int width, int kl, float[] bp, int bo, MemorySegment c, int o0, int rows,
+                              int ldc, int col, int valid, float[] tile) {
         FloatVector x00 = FloatVector.zero(S), x01 = x00, x02 = x00, x10 = x00, x11 = x00, x12 = x00,
                 x20 = x00, x21 = x00, x22 = x00, x30 = x00, x31 = x00, x32 = x00;
-        for (int kk = 0, ai = 0; kk < kl; kk++, ai += MR, bo += NR) {
+        for (int kk = 0, ai = ao; kk < kl; kk++, ai += width, bo += NR) {
             FloatVector w0 = FloatVector.fromArray(S, bp, bo);
             FloatVector w1 = FloatVector.fromArray(S, bp, bo + LANES);
             FloatVector w2 = FloatVector.fromArray(S, bp, bo + 2 * LANES);
@@ -76,27 +73,26 @@ final class GemmTn {
             v = FloatVector.broadcast(S, ap[ai + 3]);
             x30 = w0.fma(v, x30); x31 = w1.fma(v, x31); x32 = w2.fma(v, x32);
         }
-        long r0 = (long) o0 * ldc + col;
-        addRow(c, r0, valid, x00, x01, x02);
-        if (rows > 1) addRow(c, r0 + ldc, valid, x10, x11, x12);
-        if (rows > 2) addRow(c, r0 + 2L * ldc, valid, x20, x21, x22);
-        if (rows > 3) addRow(c, r0 + 3L * ldc, valid, x30, x31, x32);
+        // the tile goes through an array: vectors must not cross a call the JIT may not inline
+        x00.intoArray(tile, 0); x01.intoArray(tile, LANES); x02.intoArray(tile, 2 * LANES);
+        x10.intoArray(tile, NR); x11.intoArray(tile, NR + LANES); x12.intoArray(tile, NR + 2 * LANES);
+        x20.intoArray(tile, 2 * NR); x21.intoArray(tile, 2 * NR + LANES); x22.intoArray(tile, 2 * NR + 2 * LANES);
+        x30.intoArray(tile, 3 * NR); x31.intoArray(tile, 3 * NR + LANES); x32.intoArray(tile, 3 * NR + 2 * LANES);
+        addTile(tile, c, (long) o0 * ldc + col, ldc, rows, valid);
     }
 
-    /** c[off .. off+valid) += (v0, v1, v2) (valid ≤ 48; masked only at the ragged end). */
-    private static void addRow(MemorySegment c, long off, int valid, FloatVector v0, FloatVector v1, FloatVector v2) {
-        addPart(c, off, valid, v0);
-        if (valid > LANES) addPart(c, off + LANES, valid - LANES, v1);
-        if (valid > 2 * LANES) addPart(c, off + 2 * LANES, valid - 2 * LANES, v2);
-    }
-
-    private static void addPart(MemorySegment c, long off, int valid, FloatVector v) {
-        long bytes = off * 4;
-        if (valid >= LANES) {
-            v.add(FloatVector.fromMemorySegment(S, c, bytes, ORDER)).intoMemorySegment(c, bytes, ORDER);
-        } else {
-            VectorMask<Float> mk = S.indexInRange(0, valid);
-            v.add(FloatVector.fromMemorySegment(S, c, bytes, ORDER, mk)).intoMemorySegment(c, bytes, ORDER, mk);
+    /** C[r][0..valid) += tile[r·NR ..] for r < rows. */
+    private static void addTile(float[] tile, MemorySegment c, long off, int ldc, int rows, int valid) {
+        int full = valid - valid % LANES;
+        for (int r = 0; r < rows; r++) {
+            long base = (off + (long) r * ldc) * 4;
+            for (int j = 0; j < full; j += LANES)
+                FloatVector.fromArray(S, tile, r * NR + j).add(FloatVector.fromMemorySegment(S, c, base + j * 4L, ORDER))
+                        .intoMemorySegment(c, base + j * 4L, ORDER);
+            for (int j = full; j < valid; j++) {
+                long at = off + (long) r * ldc + j;
+                c.setAtIndex(F, at, c.getAtIndex(F, at) + tile[r * NR + j]);
+            }
         }
     }
 }

@@ -92,7 +92,7 @@ final class SlstmBackward {
         float[] cA = GradScratch.task(33, (s + 1) * dhp), nA = GradScratch.task(34, (s + 1) * dhp),
                 mA = GradScratch.task(35, (s + 1) * dhp), hA = GradScratch.task(36, (s + 1) * dhp);
         float[] bb = GradScratch.task(37, g4);
-        float[] draw = GradScratch.task(38, g4);
+        float[] drawAll = GradScratch.task(38, s * g4);
         float[] vec = GradScratch.task(39, 5 * dhp);   // dhRec, dc, dn, dm, dy of the step
         boolean[] fresh = new boolean[s];
         Arrays.fill(cA, 0, dhp, 0f);
@@ -119,21 +119,48 @@ final class SlstmBackward {
             pointwiseForward(raw, ro, dhp, fr, cA, nA, mA, hA, hp);
         }
 
-        // ---- backward through time
+        // ---- backward through time (the recurrent gradient is sequential; the weight sums come after)
         Arrays.fill(vec, 0, 5 * dhp, 0f);
-        if (pr != null) Arrays.fill(pr, prOff, prOff + dh * g4, 0f);
-        if (pb != null) Arrays.fill(pb, pbOff, pbOff + g4, 0f);
         int rtBase = hd * g4 * dhp;
         for (int t = s - 1; t >= 0; t--) {
             long xOff = ((long) b * s + t) * d + (long) hd * dh;
             int ro = t * g4, hp = t * dhp;
             MemorySegment.copy(dy, F, xOff * 4, vec, 4 * dhp, dh);
-            pointwiseBackward(raw, ro, dhp, dh, fresh[t], cA, nA, mA, hp, vec, draw);
+            pointwiseBackward(raw, ro, dhp, dh, fresh[t], cA, nA, mA, hp, vec, drawAll, ro);
             for (int g = 0; g < 4; g++)
-                if (dx[g] != null) MemorySegment.copy(draw, g * dhp, dx[g], F, xOff * 4, dh);
-            if (pb != null) addInto(draw, 0, pb, pbOff, g4);
-            if (pr != null) outerAdd(hA, hp, dh, draw, g4, pr, prOff);
-            recurrentTransposed(rt, rtBase, dhp, g4, draw, vec);
+                if (dx[g] != null) MemorySegment.copy(drawAll, ro + g * dhp, dx[g], F, xOff * 4, dh);
+            recurrentTransposed(rt, rtBase, dhp, g4, drawAll, ro, vec);
+        }
+        // dR[k][·] = Σ_t h_{t−1}[k]·draw_t[·], dbias = Σ_t draw_t (h_{t−1} of step t is hA[t])
+        if (pr != null) weightSums(hA, dhp, dh, drawAll, g4, s, pr, prOff);
+        if (pb != null) biasSums(drawAll, g4, s, pb, pbOff);
+    }
+
+    /** p[k·g4 + o] = Σ_t h[t·dhp + k]·draw[t·g4 + o], four k per pass sharing each load of draw. */
+    private static void weightSums(float[] h, int dhp, int dh, float[] draw, int g4, int s, float[] p, int pOff) {
+        for (int o = 0; o < g4; o += LANES)
+            for (int k = 0; k < dh; k += 4) {
+                int k1 = Math.min(k + 1, dh - 1), k2 = Math.min(k + 2, dh - 1), k3 = Math.min(k + 3, dh - 1);
+                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+                for (int t = 0, ho = 0, dOff = o; t < s; t++, ho += dhp, dOff += g4) {
+                    FloatVector dv = FloatVector.fromArray(S, draw, dOff);
+                    a0 = dv.fma(FloatVector.broadcast(S, h[ho + k]), a0);
+                    a1 = dv.fma(FloatVector.broadcast(S, h[ho + k1]), a1);
+                    a2 = dv.fma(FloatVector.broadcast(S, h[ho + k2]), a2);
+                    a3 = dv.fma(FloatVector.broadcast(S, h[ho + k3]), a3);
+                }
+                a0.intoArray(p, pOff + k * g4 + o);
+                if (k + 1 < dh) a1.intoArray(p, pOff + k1 * g4 + o);
+                if (k + 2 < dh) a2.intoArray(p, pOff + k2 * g4 + o);
+                if (k + 3 < dh) a3.intoArray(p, pOff + k3 * g4 + o);
+            }
+    }
+
+    private static void biasSums(float[] draw, int g4, int s, float[] p, int pOff) {
+        for (int o = 0; o < g4; o += LANES) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int t = 0, dOff = o; t < s; t++, dOff += g4) acc = acc.add(FloatVector.fromArray(S, draw, dOff));
+            acc.intoArray(p, pOff + o);
         }
     }
 
@@ -172,7 +199,7 @@ final class SlstmBackward {
      * values for step t−1; draw receives the gate pre-activation gradients (padded lanes 0).
      */
     private static void pointwiseBackward(float[] raw, int ro, int dhp, int dh, boolean fresh, float[] cA, float[] nA,
-                                          float[] mA, int hp, float[] vec, float[] draw) {
+                                          float[] mA, int hp, float[] vec, float[] draw, int dOff) {
         int hn = hp + dhp;
         FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
         for (int j = 0; j < dhp; j += LANES) {
@@ -219,34 +246,19 @@ final class SlstmBackward {
                 dLfm = dLfm.blend(zero, off);
             }
             dLfm.intoArray(vec, 3 * dhp + j);
-            dIr.intoArray(draw, j);
-            dfr.intoArray(draw, dhp + j);
-            dzr.intoArray(draw, 2 * dhp + j);
-            dor.intoArray(draw, 3 * dhp + j);
-        }
-    }
-
-    private static void addInto(float[] src, int so, float[] dst, int dOff, int n) {
-        for (int o = 0; o < n; o += LANES)
-            FloatVector.fromArray(S, src, so + o).add(FloatVector.fromArray(S, dst, dOff + o)).intoArray(dst, dOff + o);
-    }
-
-    /** p[k][·] += h[k]·draw[·] for k < dh (rows of g4). */
-    private static void outerAdd(float[] h, int hp, int dh, float[] draw, int g4, float[] p, int pOff) {
-        for (int k = 0; k < dh; k++) {
-            FloatVector hk = FloatVector.broadcast(S, h[hp + k]);
-            int po = pOff + k * g4;
-            for (int o = 0; o < g4; o += LANES)
-                FloatVector.fromArray(S, draw, o).fma(hk, FloatVector.fromArray(S, p, po + o)).intoArray(p, po + o);
+            dIr.intoArray(draw, dOff + j);
+            dfr.intoArray(draw, dOff + dhp + j);
+            dzr.intoArray(draw, dOff + 2 * dhp + j);
+            dor.intoArray(draw, dOff + 3 * dhp + j);
         }
     }
 
     /** vec[0..dhp) = Σ_{g,j} R[k][g][j]·draw[g][j] (the recurrent gradient dh_{t−1}). */
-    private static void recurrentTransposed(float[] rt, int rtBase, int dhp, int g4, float[] draw, float[] vec) {
+    private static void recurrentTransposed(float[] rt, int rtBase, int dhp, int g4, float[] draw, int dOff, float[] vec) {
         for (int k = 0; k < dhp; k += LANES) {
             FloatVector acc = FloatVector.zero(S);
             for (int gj = 0, ri = rtBase + k; gj < g4; gj++, ri += dhp)
-                acc = FloatVector.fromArray(S, rt, ri).fma(FloatVector.broadcast(S, draw[gj]), acc);
+                acc = FloatVector.fromArray(S, rt, ri).fma(FloatVector.broadcast(S, draw[dOff + gj]), acc);
             acc.intoArray(vec, k);
         }
     }
