@@ -1,0 +1,123 @@
+package org.xlstm.jvm.backend;
+
+import org.xlstm.jvm.config.Activation;
+import org.xlstm.jvm.tensor.Tensor;
+import org.xlstm.jvm.tensor.Workspace;
+
+/**
+ * Every numerical operation the layers need, and nothing else: the backend boundary. Layers (package
+ * {@code org.xlstm.jvm.nn}) only allocate tensors from a {@link Workspace} and call these methods, so a new backend
+ * (CUDA, a different CPU strategy) is a new implementation of this interface and no layer changes.
+ *
+ * <p>Conventions. Tensors are row-major float32. "Rows" are all leading dimensions flattened: an activation
+ * {@code [B, S, F]} is an {@code [B·S, F]} matrix. Outputs are written completely and must not alias inputs unless
+ * a method says so. Multi-head activations keep the official {@code (B, S, NH·DH)} layout, head-major within a
+ * token; per-head kernels read them strided, so no transposes are materialised. Implementations must be
+ * deterministic: the same inputs give bit-identical outputs whatever the thread count (no reductions whose order
+ * depends on scheduling).
+ *
+ * <p>Two implementations exist: {@link ReferenceOps} (plain loops in double precision, the executable spec) and
+ * {@link org.xlstm.jvm.backend.cpu.CpuOps} (Vector API, cache-blocked, multi-threaded). Tests compare them.
+ */
+public interface Ops {
+    String name();
+
+    // ---------------------------------------------------------------- dense algebra
+
+    /**
+     * Linear layer: {@code y[r, o] = Σ_i x[r, i]·w[o, i] + b[o]}, i.e. {@code Y = X·Wᵀ + b} with the weight stored
+     * (out, in) as PyTorch stores it. x {@code [R, in]}, weight {@code [out, in]}, bias {@code [out]} or null,
+     * y {@code [R, out]}.
+     */
+    void linear(Tensor x, Tensor weight, Tensor bias, Tensor y);
+
+    /** Plain product {@code C = A·B}: a {@code [M, K]}, b {@code [K, N]}, c {@code [M, N]}. */
+    void matmul(Tensor a, Tensor b, Tensor c);
+
+    /**
+     * Block-diagonal linear map (official LinearHeadwiseExpand): the input row is split into H contiguous blocks and
+     * block h maps by {@code y_h = W[h]·x_h}. x {@code [R, H·in]}, weight {@code [H, out, in]}, bias
+     * {@code [H·out]} or null, y {@code [R, H·out]}.
+     */
+    void linearHeadwise(Tensor x, Tensor weight, Tensor bias, Tensor y);
+
+    /** Row lookup: {@code y[r] = table[tokens[r]]}; table {@code [V, D]}, y {@code [tokens.length, D]}. */
+    void embedding(int[] tokens, Tensor table, Tensor y);
+
+    // ---------------------------------------------------------------- normalisation
+
+    /**
+     * Layer norm over the last dimension (biased variance). The scale is {@code (1 + weight)} when
+     * {@code weightIsOffset} (the official xLSTM LayerNorm stores an offset), else {@code weight}; a null weight
+     * means scale 1; a null bias means none.
+     */
+    void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, boolean weightIsOffset, Tensor y);
+
+    /** RMS norm over the last dimension: {@code x·rsqrt(mean(x²) + eps)·weight} (weight may be null). */
+    void rmsNorm(Tensor x, Tensor weight, float eps, Tensor y);
+
+    /**
+     * Layer norm of each head separately (official MultiHeadLayerNorm / group norm with one group per head):
+     * x {@code [R, H·DH]}, each DH slice normalised, then scaled per channel by weight {@code [H·DH]} (as offset
+     * when {@code weightIsOffset}).
+     */
+    void headLayerNorm(Tensor x, int numHeads, Tensor weight, float eps, boolean weightIsOffset, Tensor y);
+
+    // ---------------------------------------------------------------- elementwise
+
+    /** {@code y = act(x)} elementwise (may alias). */
+    void activation(Activation act, Tensor x, Tensor y);
+
+    /** {@code y = x ⊙ act(g)} elementwise (y may alias x). */
+    void mulActivated(Tensor x, Activation act, Tensor g, Tensor y);
+
+    /** {@code y = a + b} elementwise (y may alias a). */
+    void add(Tensor a, Tensor b, Tensor y);
+
+    /** {@code y = a + w ⊙ b} with {@code w [C]} broadcast over the rows of {@code a, b [R, C]} (y may alias a). */
+    void addScaled(Tensor a, Tensor w, Tensor b, Tensor y);
+
+    /** Soft cap {@code y = cap·tanh(x/cap)} (may alias). */
+    void softCap(Tensor x, float cap, Tensor y);
+
+    /** Concatenation along the last dimension: {@code y [R, Σ Cj]} from parts {@code [R, Cj]}. */
+    void concatColumns(Tensor[] parts, Tensor y);
+
+    // ---------------------------------------------------------------- sequence mixing
+
+    /**
+     * Depthwise causal convolution over time: {@code y[t] = b + Σ_{j<K} w[K−1−j]·x[t−j]}. x, y {@code [B, S, F]},
+     * weight {@code [F, K]}, bias {@code [F]} or null. {@code window [B, K−1, F]} holds the K−1 inputs before
+     * x (oldest first) and is updated to the last K−1 inputs; null means zeros before the sequence.
+     */
+    void causalConv1d(Tensor x, Tensor weight, Tensor bias, Tensor window, Tensor y);
+
+    /**
+     * mLSTM cell, parallel (quadratic) form from the zero state, official stabilisation (row maximum of log D).
+     * q, k {@code [B, S, NH·DHQK]}, v {@code [B, S, NH·DHV]}, gate pre-activations i, f {@code [B, S, NH]},
+     * h {@code [B, S, NH·DHV]}. Scores use {@code q·k/√DHQK}.
+     */
+    void mlstmParallel(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, float eps, Tensor h);
+
+    /**
+     * mLSTM cell, chunkwise form: within a chunk of {@code chunkSize} steps the parallel form, between chunks the
+     * recurrence on the state. Any S (the last chunk may be shorter). Starts from state c {@code [B, NH, DHQK, DHV]},
+     * n {@code [B, NH, DHQK]}, m {@code [B, NH]} and leaves the final state there. With m = −∞ and c = n = 0 the
+     * result is the parallel form's; with m = 0 it is the recurrent form's (they differ only through eps).
+     */
+    void mlstmChunkwise(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c, Tensor n, Tensor m,
+                        int chunkSize, float eps, Tensor h);
+
+    /** mLSTM cell, recurrent form: the S steps one at a time from the state (c, n, m), updated in place. */
+    void mlstmRecurrent(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c, Tensor n, Tensor m,
+                        float eps, Tensor h);
+
+    /**
+     * sLSTM cell recurrence with exponential gating and the stabiliser state (XLSTM.md §4). xi, xf, xz, xo
+     * {@code [B, S, NH·DH]}: the input parts of the gate pre-activations. r {@code [NH, DH_in, 4, DH_out]}: the
+     * recurrent kernel in the logical (cuda-storage) layout, gates ordered i, f, z, o. bias {@code [NH, 4, DH]}.
+     * State h, c, n, m {@code [B, NH·DH]} is read and updated. y {@code [B, S, NH·DH]} receives the h_t.
+     */
+    void slstmRecurrent(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias,
+                        Tensor h, Tensor c, Tensor n, Tensor m, Tensor y);
+}
