@@ -70,3 +70,12 @@ extern "C" __global__ void xlstm_f32_to_bf16(__nv_bfloat16* __restrict__ y, cons
 extern "C" __global__ void xlstm_bf16_to_f32(float* __restrict__ y, const __nv_bfloat16* __restrict__ x, int64_t n) {
     GRID_STRIDE(i, n) y[i] = __bfloat162float(x[i]);
 }
+
+// y[r, c] += b[c]
+extern "C" __global__ void xlstm_add_bias_f32(float* y, const float* __restrict__ b, int cols, int64_t n) {
+    GRID_STRIDE(i, n) y[i] += b[i % cols];
+}
+
+extern "C" __global__ void xlstm_copy_f32(float* __restrict__ y, const float* __restrict__ x, int64_t n) {
+    GRID_STRIDE(i, n) y[i] = x[i];
+}

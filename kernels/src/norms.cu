@@ -32,9 +32,10 @@ extern "C" __global__ void xlstm_rmsnorm_f32(float* __restrict__ y, const float*
     for (int c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = xr[c] * r * (w == nullptr ? 1.f : w[c]);
 }
 
-// Per-head layer norm: grid (rows, heads), each head's dh values normalised, then scaled per channel.
+// Per-head layer norm: grid (rows, heads), each head's dh values normalised, then scaled (and shifted) per channel.
 extern "C" __global__ void xlstm_headnorm_f32(float* __restrict__ y, const float* __restrict__ x,
-                                              const float* __restrict__ w, int heads, int dh, float eps, int offset) {
+                                              const float* __restrict__ w, const float* __restrict__ bias, int heads,
+                                              int dh, float eps, int offset) {
     __shared__ float red[32];
     int64_t base = ((int64_t)blockIdx.x * heads + blockIdx.y) * dh;
     const float* xr = x + base;
@@ -48,6 +49,6 @@ extern "C" __global__ void xlstm_headnorm_f32(float* __restrict__ y, const float
     for (int c = threadIdx.x; c < dh; c += blockDim.x) {
         int ch = blockIdx.y * dh + c;
         float scale = w == nullptr ? 1.f : (offset ? 1.f + w[ch] : w[ch]);
-        yr[c] = (xr[c] - mean) * rstd * scale;
+        yr[c] = (xr[c] - mean) * rstd * scale + (bias == nullptr ? 0.f : bias[ch]);
     }
 }
