@@ -14,6 +14,7 @@ cmd=${1:-}
 case "$cmd" in
 package)
   cd "$root"
+  rm -rf dsl/target/lib   # copy-dependencies never deletes jars of dependencies that went away
   ./mvn25 -q -B -DskipTests package
   rm -rf "$gpu"; mkdir -p "$gpu/lib" "$gpu/test-classes"
   bash "$root/../shared/tools/device-jdk.sh" "$gpu/jdk" >/dev/null

@@ -158,7 +158,7 @@ class CudaOpsVsReferenceTest {
     void causalConvWithAndWithoutWindow() {
         for (int[] s : new int[][] {{2, 9, 8, 4}, {1, 3, 5, 4}, {3, 17, 12, 1}, {2, 6, 64, 3}}) {
             int b = s[0], len = s[1], f = s[2], k = s[3];
-            Tensor x = random(1, b, len, f), w = random(0.5, f, 1, k), bias = random(1, f);
+            Tensor x = random(1, b, len, f), w = random(0.5, f, k), bias = random(1, f);
             Tensor y = host(b, len, f), dy = devOut(b, len, f);
             ref.causalConv1d(x, w, bias, null, y);
             gpu().causalConv1d(dev(x), w, bias, null, dy);
