@@ -116,11 +116,17 @@ public final class Cublas implements AutoCloseable {
      * [h·out, (h+1)·out) of y [R, heads·out]. One strided-batched call.
      */
     public void headwiseABt(int rows, int heads, int out, int in, long x, long w, long y, boolean tf32) {
+        headwiseABt(rows, heads, out, in, x, R_32F, w, R_32F, y, tf32 ? COMPUTE_32F_FAST_TF32 : COMPUTE_32F);
+    }
+
+    /** {@link #headwiseABt(int, int, int, int, long, long, long, boolean)} with explicit input types (fp32 output). */
+    public void headwiseABt(int rows, int heads, int out, int in, long x, int xType, long w, int wType, long y,
+                            int computeType) {
         ctx.bind();
         check("cublasGemmStridedBatchedEx headwise(rows=" + rows + ", heads=" + heads + ", out=" + out + ", in=" + in + ")",
-                call(handles().gemmStridedBatchedEx(), handle, OP_T, OP_N, out, rows, in, one, w, R_32F, in,
-                        (long) out * in, x, R_32F, heads * in, (long) in, zero, y, R_32F, heads * out, (long) out, heads,
-                        tf32 ? COMPUTE_32F_FAST_TF32 : COMPUTE_32F, GEMM_DEFAULT));
+                call(handles().gemmStridedBatchedEx(), handle, OP_T, OP_N, out, rows, in, one, w, wType, in,
+                        (long) out * in, x, xType, heads * in, (long) in, zero, y, R_32F, heads * out, (long) out, heads,
+                        computeType, GEMM_DEFAULT));
     }
 
     @Override

@@ -14,8 +14,9 @@ import org.xlstm.jvm.tensor.Tensor;
  *
  * <p>Activations and outputs must be device tensors ({@link DeviceTensors}). A host tensor given as an input is
  * taken to be a parameter: it is uploaded once and the device copy kept in the tensor's backend cache, as the
- * {@link Tensor#backendCache()} contract allows. float32 throughout; matrix products in full fp32 unless
- * {@code tf32} was asked for.
+ * {@link Tensor#backendCache()} contract allows. Activations, states and every non-matrix op are float32; the
+ * {@link Precision} says how matrix products round their inputs: FP32 (exact), TF32, or BF16 (mixed precision:
+ * inputs rounded to bfloat16 — weights once, cached — with float32 accumulation and output).
  */
 public final class CudaOps implements Ops, AutoCloseable {
     private static final int NORM_THREADS = 256;
@@ -24,18 +25,32 @@ public final class CudaOps implements Ops, AutoCloseable {
     private final DeviceTensors memory;
     private final CudaStream stream;
     private final Cublas blas;
+    private final Precision precision;
     private final boolean tf32;
 
-    public CudaOps(DeviceTensors memory, boolean tf32) {
+    /** How matrix products treat their float32 inputs. */
+    public enum Precision { FP32, TF32, BF16 }
+
+    /** Device copies of one parameter: float32, and bfloat16 when BF16 products asked for it. */
+    private static final class DeviceParam {
+        DeviceBuffer f32, bf16;
+    }
+
+    public CudaOps(DeviceTensors memory, Precision precision) {
         this.memory = memory;
         this.ctx = memory.context();
         this.stream = new CudaStream(ctx);
         this.blas = new Cublas(ctx, stream);
-        this.tf32 = tf32;
+        this.precision = precision;
+        this.tf32 = precision == Precision.TF32;
     }
 
+    public CudaOps(DeviceTensors memory, boolean tf32) { this(memory, tf32 ? Precision.TF32 : Precision.FP32); }
+
     @Override
-    public String name() { return "cuda" + (tf32 ? "-tf32" : ""); }
+    public String name() { return "cuda-" + precision.name().toLowerCase(); }
+
+    public Precision precision() { return precision; }
 
     public CudaStream stream() { return stream; }
 
@@ -50,15 +65,41 @@ public final class CudaOps implements Ops, AutoCloseable {
     private long in(Tensor t) {
         if (t == null) return 0L;
         if (DeviceTensors.isDevice(t)) return DeviceTensors.address(t);
-        Object cached = t.backendCache();
-        if (cached instanceof DeviceBuffer b) return b.ptr();
-        synchronized (t) {
-            if (t.backendCache() instanceof DeviceBuffer b) return b.ptr();
-            DeviceBuffer b = ctx.allocate(t.size() * Float.BYTES);
-            ctx.copyToDevice(b.ptr(), t.segment(), t.size() * Float.BYTES);
-            t.backendCache(b);
-            return b.ptr();
+        DeviceParam p = param(t);
+        synchronized (p) {
+            if (p.f32 == null) {
+                p.f32 = ctx.allocate(t.size() * Float.BYTES);
+                ctx.copyToDevice(p.f32.ptr(), t.segment(), t.size() * Float.BYTES);
+            }
+            return p.f32.ptr();
         }
+    }
+
+    private static DeviceParam param(Tensor t) {
+        synchronized (t) {
+            if (!(t.backendCache() instanceof DeviceParam)) t.backendCache(new DeviceParam());
+            return (DeviceParam) t.backendCache();
+        }
+    }
+
+    /** A bfloat16 device copy of a parameter (host tensor), made once. */
+    private long inBf16Param(Tensor t) {
+        DeviceParam p = param(t);
+        long f32 = in(t);
+        synchronized (p) {
+            if (p.bf16 == null) {
+                p.bf16 = ctx.allocate(t.size() * 2);
+                k("elementwise", "xlstm_f32_to_bf16").launch1d(t.size(), stream, p.bf16.ptr(), f32, t.size());
+            }
+            return p.bf16.ptr();
+        }
+    }
+
+    /** An activation rounded to bfloat16 in scratch memory; release the returned tensor after use. */
+    private Tensor toBf16(Tensor x) {
+        Tensor s = memory.allocate((int) ((x.size() + 1) / 2));
+        k("elementwise", "xlstm_f32_to_bf16").launch1d(x.size(), stream, DeviceTensors.address(s), in(x), x.size());
+        return s;
     }
 
     /** Device address of an output, which must be a device tensor. */
@@ -74,7 +115,14 @@ public final class CudaOps implements Ops, AutoCloseable {
     @Override
     public void linear(Tensor x, Tensor weight, Tensor bias, Tensor y) {
         int rows = x.rows(), inF = x.cols(), outF = weight.dim(0);
-        blas.matmulABt(rows, outF, inF, in(x), in(weight), out(y), false, tf32);
+        if (precision == Precision.BF16 && !DeviceTensors.isDevice(weight)) {
+            Tensor xb = toBf16(x);
+            blas.gemmEx(rows, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, inBf16Param(weight), Cublas.R_16BF,
+                    out(y), Cublas.R_32F, false, Cublas.COMPUTE_32F);
+            memory.release(xb);
+        } else {
+            blas.matmulABt(rows, outF, inF, in(x), in(weight), out(y), false, tf32);
+        }
         if (bias != null) k("elementwise", "xlstm_add_bias_f32").launch1d(y.size(), stream, out(y), in(bias), outF, y.size());
     }
 
@@ -86,7 +134,14 @@ public final class CudaOps implements Ops, AutoCloseable {
     @Override
     public void linearHeadwise(Tensor x, Tensor weight, Tensor bias, Tensor y) {
         int heads = weight.dim(0), outF = weight.dim(1), inF = weight.dim(2);
-        blas.headwiseABt(x.rows(), heads, outF, inF, in(x), in(weight), out(y), tf32);
+        if (precision == Precision.BF16 && !DeviceTensors.isDevice(weight)) {
+            Tensor xb = toBf16(x);
+            blas.headwiseABt(x.rows(), heads, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, inBf16Param(weight),
+                    Cublas.R_16BF, out(y), Cublas.COMPUTE_32F);
+            memory.release(xb);
+        } else {
+            blas.headwiseABt(x.rows(), heads, outF, inF, in(x), in(weight), out(y), tf32);
+        }
         if (bias != null)
             k("elementwise", "xlstm_add_bias_f32").launch1d(y.size(), stream, out(y), in(bias), heads * outF, y.size());
     }

@@ -106,6 +106,35 @@ class CudaOpsVsReferenceTest {
     }
 
     @Test
+    void bf16ProductsStayWithinBf16Rounding() {
+        try (DeviceTensors m2 = new DeviceTensors(ctx); CudaOps bf = new CudaOps(m2, CudaOps.Precision.BF16)) {
+            Tensor x = random(1, 37, 256), w = random(0.1, 130, 256), b = random(1, 130);
+            Tensor y = host(37, 130), dy = m2.allocate(37, 130);
+            ref.linear(x, w, b, y);
+            bf.linear(m2.upload(x), w, b, dy);
+            bf.synchronize();
+            double e = relErr(m2.download(dy, arena), y);
+            assertTrue(e > 1e-5 && e < 1e-2, "bf16 linear error " + e + " (expected bf16-sized, not exact)");
+            Tensor hx = random(1, 9, 4 * 16), hw = random(0.3, 4, 16, 16), hy = host(9, 64), dhy = m2.allocate(9, 64);
+            ref.linearHeadwise(hx, hw, null, hy);
+            bf.linearHeadwise(m2.upload(hx), hw, null, dhy);
+            bf.synchronize();
+            double eh = relErr(m2.download(dhy, arena), hy);
+            assertTrue(eh < 1e-2, "bf16 headwise error " + eh);
+        }
+    }
+
+    private static double relErr(Tensor got, Tensor reference) {
+        double num = 0, den = 0;
+        for (long i = 0; i < reference.size(); i++) {
+            double d = (double) got.get(i) - reference.get(i);
+            num += d * d;
+            den += (double) reference.get(i) * reference.get(i);
+        }
+        return Math.sqrt(num / den);
+    }
+
+    @Test
     void embeddingNormsElementwise() {
         Tensor table = random(1, 50, 24);
         int[] tokens = {3, 0, 49, 7, 7, 12};
