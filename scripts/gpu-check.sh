@@ -14,6 +14,7 @@ cmd=${1:-}
 case "$cmd" in
 package)
   cd "$root"
+  rm -rf dsl/target/lib   # copy-dependencies never deletes jars of dependencies that went away
   ./mvn25 -q -B -DskipTests package
   rm -rf "$gpu"; mkdir -p "$gpu/lib" "$gpu/test-classes"
   bash "$root/../shared/tools/device-jdk.sh" "$gpu/jdk" >/dev/null
@@ -30,6 +31,7 @@ package)
   # test dependencies of the runtime tests (JUnit is inside the console jar)
   fixtures=${XLSTM_FIXTURES:-$root/../shared/fixtures}
   [ -d "$fixtures" ] && cp -r "$fixtures" "$gpu/fixtures"
+  cp "$0" "$gpu/gpu-check.sh"   # so a tree without this version of the script can run it: bash .gpu/gpu-check.sh run
   du -sh "$gpu"
   ;;
 run)
@@ -42,7 +44,7 @@ run)
   for j in "$gpu"/lib/*.jar; do cp=$cp:$j; done   # the console launcher does not expand lib/*
   set +e
   "$java" $flags -Dxlstm.fixtures="$gpu/fixtures" -jar "$gpu/junit-platform-console-standalone.jar" execute \
-    --class-path "$cp" --select-package org.xlstm.jvm.cuda \
+    --class-path "$cp" --select-package org.xlstm.jvm.cuda --select-package org.xlstm.jvm.backend.cuda \
     --details=tree --reports-dir="$out/junit" 2>&1 | tee "$out/gpu-tests.txt" | tail -n 60
   rc=${PIPESTATUS[0]}
   set -e
