@@ -20,16 +20,18 @@ extern "C" __global__ void xlstm_layernorm_f32(float* __restrict__ y, const floa
     }
 }
 
-// RMS norm: x * rsqrt(mean(x^2) + eps) * w (w may be null)
+// RMS norm: x * rsqrt(mean(x^2) + eps) * w + b (w, b may be null)
 extern "C" __global__ void xlstm_rmsnorm_f32(float* __restrict__ y, const float* __restrict__ x,
-                                             const float* __restrict__ w, int cols, float eps) {
+                                             const float* __restrict__ w, const float* __restrict__ b, int cols,
+                                             float eps) {
     __shared__ float red[32];
     const float* xr = x + (int64_t)blockIdx.x * cols;
     float* yr = y + (int64_t)blockIdx.x * cols;
     float s = 0.f;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) s += xr[c] * xr[c];
     float r = rsqrtf(block_sum(s, red) / cols + eps);
-    for (int c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = xr[c] * r * (w == nullptr ? 1.f : w[c]);
+    for (int c = threadIdx.x; c < cols; c += blockDim.x)
+        yr[c] = xr[c] * r * (w == nullptr ? 1.f : w[c]) + (b == nullptr ? 0.f : b[c]);
 }
 
 // Per-head layer norm: grid (rows, heads), each head's dh values normalised, then scaled (and shifted) per channel.

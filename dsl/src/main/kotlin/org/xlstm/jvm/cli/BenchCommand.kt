@@ -63,13 +63,22 @@ class BenchCommand : Callable<Int> {
     @Option(names = ["--json"], description = ["Print one JSON object (forward_tokens_per_s, generate_b1_tokens_per_s, ...)."])
     var json: Boolean = false
 
+    @Option(names = ["--device"], paramLabel = "DEVICE", defaultValue = "cpu",
+        description = ["cpu (default), cuda, cuda-tf32 or cuda-bf16."])
+    var device: String = "cpu"
+
     override fun call(): Int {
         if (batch < 1 || seq < 1 || runs < 1 || warmup < 0 || genTokens < 1 || warmupSeconds < 0)
             throw CliException("--batch, --seq, --runs and --gen-tokens must be positive, --warmup and --warmup-seconds non-negative")
         val source = ModelSource.load(model)
         val checkpoint = Files.isDirectory(model) && (Files.exists(model.resolve("model.safetensors")) ||
             Files.exists(model.resolve("model.safetensors.index.json")))
-        val lm = if (checkpoint) Models.load(source.model, model, CpuOps()) else Models.initialized(source.model, seed, CpuOps())
+        val ops = try {
+            org.xlstm.jvm.backend.Backends.create(device)
+        } catch (e: RuntimeException) {
+            throw CliException("--device $device: ${e.message}")
+        }
+        val lm = if (checkpoint) Models.load(source.model, model, ops) else Models.initialized(source.model, seed, ops)
         lm.use {
             val forward = benchForward(it)
             val generate = benchGenerate(it)
@@ -107,10 +116,12 @@ class BenchCommand : Callable<Int> {
 
     private fun benchForward(lm: LanguageModel): Double {
         val tokens = randomTokens(batch, seq, lm.vocabSize())
-        warm { lm.forward(tokens, Mode.CHUNKWISE) }
+        val one = FloatArray(1)
+        // reading one value back waits for the device (a no-op wait on the CPU), so GPU timings are complete
+        warm { lm.ops().read(lm.forward(tokens, Mode.CHUNKWISE), 0, one, 0, 1) }
         val times = DoubleArray(runs) {
             val t0 = System.nanoTime()
-            lm.forward(tokens, Mode.CHUNKWISE)
+            lm.ops().read(lm.forward(tokens, Mode.CHUNKWISE), 0, one, 0, 1)
             (System.nanoTime() - t0) / 1e9
         }
         return batch * seq / median(times)
@@ -124,11 +135,13 @@ class BenchCommand : Callable<Int> {
         val next = arrayOf(IntArray(1))
         val v = lm.vocabSize()
         var last = (prompt[0].size - 1).toLong() * v
+        val row = FloatArray(v)
         fun step() {
+            lm.ops().read(logits, last, row, 0, v)
             var best = 0
-            var bestV = logits.get(last)
+            var bestV = row[0]
             for (j in 1 until v) {
-                val x = logits.get(last + j)
+                val x = row[j]
                 if (x > bestV) { bestV = x; best = j }
             }
             next[0][0] = best

@@ -164,16 +164,12 @@ public final class CudaOps implements Ops, AutoCloseable {
     }
 
     @Override
-    public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor y) {
+    public void rmsNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor y) {
         k("norms", "xlstm_rmsnorm_f32").launch(x.rows(), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
-                in(weight), x.cols(), eps);
+                in(weight), in(bias), x.cols(), eps);
     }
 
     @Override
-    public void headLayerNorm(Tensor x, int numHeads, Tensor weight, float eps, boolean weightIsOffset, Tensor y) {
-        headLayerNorm(x, numHeads, weight, null, eps, weightIsOffset, y);
-    }
-
     public void headLayerNorm(Tensor x, int numHeads, Tensor weight, Tensor bias, float eps, boolean weightIsOffset,
                               Tensor y) {
         int dh = x.cols() / numHeads;
@@ -296,9 +292,61 @@ public final class CudaOps implements Ops, AutoCloseable {
                 out(c), out(n), out(m), out(y), s, nh, dh, useShared ? 1 : 0);
     }
 
+    // ------------------------------------------------------------------ memory
+
+    /** A workspace whose chunks are device memory (freed with this backend's {@link DeviceTensors}). */
+    @Override
+    public org.xlstm.jvm.tensor.Workspace newWorkspace() {
+        return new org.xlstm.jvm.tensor.Workspace(new org.xlstm.jvm.tensor.Workspace.Memory() {
+            @Override
+            public java.lang.foreign.MemorySegment allocate(long bytes) { return memory.allocateSegment(bytes); }
+
+            @Override
+            public void zero(Tensor t) { fill(t, 0f); }
+
+            @Override
+            public void release() {}   // the chunks belong to DeviceTensors, freed when it closes
+        });
+    }
+
+    /** A zero-filled device tensor (recurrent states). */
+    @Override
+    public Tensor allocate(int... shape) {
+        Tensor t = memory.allocate(shape);
+        fill(t, 0f);
+        return t;
+    }
+
     /** Sets every element of a device tensor. */
+    @Override
     public void fill(Tensor t, float value) {
         k("elementwise", "xlstm_fill_f32").launch1d(t.size(), stream, out(t), value, t.size());
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        long bytes = src.size() * Float.BYTES;
+        boolean ds = DeviceTensors.isDevice(src), dd = DeviceTensors.isDevice(dst);
+        if (ds && dd) k("elementwise", "xlstm_copy_f32").launch1d(src.size(), stream, out(dst), in(src), src.size());
+        else if (dd) {
+            stream.synchronize();
+            ctx.copyToDevice(out(dst), src.segment(), bytes);
+        } else if (ds) {
+            stream.synchronize();
+            ctx.copyToHost(dst.segment(), DeviceTensors.address(src), bytes);
+        } else dst.copyFrom(src);
+    }
+
+    /** Waits for the stream, then copies device memory to the host array. */
+    @Override
+    public void read(Tensor t, long index, float[] dst, int offset, int length) {
+        if (!DeviceTensors.isDevice(t)) {
+            Ops.super.read(t, index, dst, offset, length);
+            return;
+        }
+        stream.synchronize();
+        float[] part = ctx.downloadFloats(DeviceTensors.address(t) + index * Float.BYTES, length);
+        System.arraycopy(part, 0, dst, offset, length);
     }
 
     @Override

@@ -55,6 +55,14 @@ public final class DeviceTensors implements AutoCloseable {
         throw new IllegalArgumentException(t + " was not allocated by this DeviceTensors");
     }
 
+    /** Raw device memory as a segment (for a device {@link org.xlstm.jvm.tensor.Workspace}'s chunks); freed on close. */
+    public MemorySegment allocateSegment(long bytes) {
+        DeviceBuffer b = ctx.allocate(bytes);
+        synchronized (owned) { owned.add(b); }
+        RANGES.put(b.ptr(), b.ptr() + bytes);
+        return MemorySegment.ofAddress(b.ptr()).reinterpret(bytes);
+    }
+
     /** A device copy of a host tensor. */
     public Tensor upload(Tensor host) {
         Tensor d = allocate(host.shape());

@@ -150,13 +150,14 @@ class CudaOpsVsReferenceTest {
                 gpu().layerNorm(dev(x), w, b, 1e-5f, offset, dy);
                 same("layerNorm d=" + d, dy, y);
             }
-            ref.rmsNorm(x, w, 1e-6f, y);
-            gpu().rmsNorm(dev(x), w, 1e-6f, dy);
+            ref.rmsNorm(x, w, b, 1e-6f, y);
+            gpu().rmsNorm(dev(x), w, b, 1e-6f, dy);
             same("rmsNorm d=" + d, dy, y);
         }
         Tensor x = random(2, 6, 4 * 16), w = random(0.2, 4 * 16), y = host(6, 64), dy = devOut(6, 64);
-        ref.headLayerNorm(x, 4, w, 1e-5f, true, y);
-        gpu().headLayerNorm(dev(x), 4, w, 1e-5f, true, dy);
+        Tensor hb = random(0.5, 4 * 16);
+        ref.headLayerNorm(x, 4, w, hb, 1e-5f, true, y);
+        gpu().headLayerNorm(dev(x), 4, w, hb, 1e-5f, true, dy);
         same("headLayerNorm", dy, y);
         Tensor a = random(2, 9, 33), g = random(2, 9, 33), out = host(9, 33), dout = devOut(9, 33);
         for (Activation act : Activation.values()) {
