@@ -47,7 +47,22 @@ run)
     --class-path "$cp" --select-package org.xlstm.jvm.cuda --select-package org.xlstm.jvm.backend.cuda \
     --details=tree --reports-dir="$out/junit" 2>&1 | tee "$out/gpu-tests.txt" | tail -n 60
   rc=${PIPESTATUS[0]}
-  set -e
+  xlstm() { "$java" $flags -cp "$gpu/lib/*" org.xlstm.jvm.cli.MainKt "$@"; }
+  # conformance of every fixture quantity on the GPU: float32 (tolerance 1e-4) and bf16 products (2e-2)
+  for dev in cuda cuda-bf16; do
+    echo "== conformance --device $dev"
+    xlstm conformance "$gpu/fixtures" --device $dev > "$out/conformance-$dev.txt" 2>&1 || rc=1
+    tail -n 1 "$out/conformance-$dev.txt"
+  done
+  # benchmarks (figures for docs/performance.md); BENCH=0 skips them
+  if [ "${BENCH:-1}" = 1 ]; then
+    b="--runs 5 --warmup 3 --warmup-seconds 2 --json"
+    echo "== bench"
+    xlstm bench "$root/recipes/bench/cpu-bench.json" --device cuda --batch 8 --seq 256 --gen-tokens 256 $b | tee "$out/bench-cpu-config-cuda.json"
+    xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 1 --seq 128 --gen-tokens 128 --gen-batch 16 $b | tee "$out/bench-7b-d768-prefill128-decode.json"
+    xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 16 $b | tee "$out/bench-7b-d768-8x2048.json"
+    xlstm bench "$root/recipes/bench/xlstm-7-1-125m.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 64 $b | tee "$out/bench-125m-7-1.json"
+  fi
   exit "$rc"
   ;;
 *)
