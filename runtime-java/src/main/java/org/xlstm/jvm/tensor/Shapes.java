@@ -28,10 +28,4 @@ public final class Shapes {
         for (long d : shape) j.add(Long.toString(d));
         return j.toString();
     }
-
-    /** Throws naming {@code what} unless {@code t} has exactly the expected shape. */
-    public static void require(Tensor t, String what, int... expected) {
-        if (!Arrays.equals(t.shape(), expected))
-            throw new IllegalArgumentException(what + ": expected shape " + format(expected) + ", found " + format(t.shape()));
-    }
 }

@@ -32,7 +32,8 @@ class CpuOpsVsReferenceTest {
 
     @Test
     void linearOnRandomShapesWithAndWithoutBias() {
-        int[][] shapes = {{1, 1, 1}, {3, 5, 7}, {4, 16, 48}, {5, 17, 49}, {64, 128, 512}, {70, 300, 33}, {9, 260, 4}, {129, 64, 97}};
+        int[][] shapes = {{1, 1, 1}, {3, 5, 7}, {4, 16, 48}, {5, 17, 49}, {64, 128, 512}, {70, 300, 33}, {9, 260, 4},
+                {129, 64, 97}, {7, 40, 100}, {13, 20, 96}, {1, 128, 256}, {2, 300, 150}};
         for (int[] s : shapes) {
             for (boolean bias : new boolean[] {false, true}) {
                 Tensor x = random(arena, rnd, 1, s[0], s[1]);

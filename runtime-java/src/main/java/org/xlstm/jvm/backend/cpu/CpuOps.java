@@ -1,12 +1,9 @@
 package org.xlstm.jvm.backend.cpu;
 
 import static org.xlstm.jvm.backend.cpu.Simd.LANES;
-import static org.xlstm.jvm.backend.cpu.Simd.ORDER;
-import static org.xlstm.jvm.backend.cpu.Simd.S;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import jdk.incubator.vector.FloatVector;
 import org.xlstm.jvm.backend.MlstmShapes;
 import org.xlstm.jvm.backend.OpChecks;
 import org.xlstm.jvm.backend.Ops;

@@ -78,12 +78,21 @@ final class Gemm {
         for (int k0 = 0; k0 < Math.max(k, 1); k0 += KC) {
             int k1 = Math.min(k, k0 + KC);
             boolean first = k0 == 0 && !accumulate;
+            int rows4 = r0 + (r1 - r0) / 4 * 4;
             for (int p = p0; p < p1; p++) {
                 int col = p * NR;
                 if (p < fullPanels) {
-                    int i = r0;
-                    for (; i + 4 <= r1; i += 4) micro4(a, lda, i, b.data, (p * k + k0) * NR, k0, k1, first, bias, col, c, ldc);
-                    for (; i < r1; i++) micro1(a, lda, i, b.data, (p * k + k0) * NR, k0, k1, first, bias, col, c, ldc);
+                    for (int i = r0; i < rows4; i += 4) micro4(a, lda, i, b.data, (p * k + k0) * NR, k0, k1, first, bias, col, c, ldc);
+                    if (rows4 < r1 && p + 1 < Math.min(p1, fullPanels)) {
+                        // leftover rows (all of them for a mat-vec): two panels at once, six independent FMA chains
+                        for (int i = rows4; i < r1; i++)
+                            micro1x2(a, lda, i, b.data, (p * k + k0) * NR, ((p + 1) * k + k0) * NR, k0, k1, first, bias, col, c, ldc);
+                        p++;
+                        for (int i = r0; i < rows4; i += 4)
+                            micro4(a, lda, i, b.data, (p * k + k0) * NR, k0, k1, first, bias, col + NR, c, ldc);
+                    } else {
+                        for (int i = rows4; i < r1; i++) micro1(a, lda, i, b.data, (p * k + k0) * NR, k0, k1, first, bias, col, c, ldc);
+                    }
                 } else {
                     edgePanel(a, lda, r0, r1, b, p, k0, k1, first, bias, c, ldc);
                 }
@@ -182,6 +191,36 @@ final class Gemm {
         st(x10, c, c1, 0); st(x11, c, c1, 1); st(x12, c, c1, 2);
         st(x20, c, c2, 0); st(x21, c, c2, 1); st(x22, c, c2, 2);
         st(x30, c, c3, 0); st(x31, c, c3, 1); st(x32, c, c3, 2);
+    }
+
+    /** One row against two adjacent full panels (columns col .. col + 2·NR). */
+    private static void micro1x2(MemorySegment a, int lda, int i, float[] bp, int bo, int bo2, int k0, int k1,
+                                 boolean first, float[] bias, int col, MemorySegment c, int ldc) {
+        long c0 = ((long) i * ldc + col) * 4, c1 = c0 + (long) NR * 4;
+        FloatVector x0, x1, x2, y0, y1, y2;
+        if (first) {
+            x0 = FloatVector.fromArray(S, bias, col);
+            x1 = FloatVector.fromArray(S, bias, col + LANES);
+            x2 = FloatVector.fromArray(S, bias, col + 2 * LANES);
+            y0 = FloatVector.fromArray(S, bias, col + NR);
+            y1 = FloatVector.fromArray(S, bias, col + NR + LANES);
+            y2 = FloatVector.fromArray(S, bias, col + NR + 2 * LANES);
+        } else {
+            x0 = ld(c, c0, 0); x1 = ld(c, c0, 1); x2 = ld(c, c0, 2);
+            y0 = ld(c, c1, 0); y1 = ld(c, c1, 1); y2 = ld(c, c1, 2);
+        }
+        long a0 = (long) i * lda;
+        for (int kk = k0; kk < k1; kk++, bo += NR, bo2 += NR) {
+            FloatVector v = FloatVector.broadcast(S, a.getAtIndex(F, a0 + kk));
+            x0 = FloatVector.fromArray(S, bp, bo).fma(v, x0);
+            x1 = FloatVector.fromArray(S, bp, bo + LANES).fma(v, x1);
+            x2 = FloatVector.fromArray(S, bp, bo + 2 * LANES).fma(v, x2);
+            y0 = FloatVector.fromArray(S, bp, bo2).fma(v, y0);
+            y1 = FloatVector.fromArray(S, bp, bo2 + LANES).fma(v, y1);
+            y2 = FloatVector.fromArray(S, bp, bo2 + 2 * LANES).fma(v, y2);
+        }
+        st(x0, c, c0, 0); st(x1, c, c0, 1); st(x2, c, c0, 2);
+        st(y0, c, c1, 0); st(y1, c, c1, 1); st(y2, c, c1, 2);
     }
 
     private static void micro1(MemorySegment a, int lda, int i, float[] bp, int bo, int k0, int k1, boolean first,
