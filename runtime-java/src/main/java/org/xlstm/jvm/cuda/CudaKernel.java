@@ -63,9 +63,11 @@ public final class CudaKernel {
             }
         }
         int rc;
+        // A local of the exact type: inside invokeExact's argument list a conditional would be typed Object.
+        MemorySegment streamHandle = stream == null ? MemorySegment.NULL : stream.handle();
         try {
             rc = (int) cu.cuLaunchKernel.invokeExact(function, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes,
-                    stream == null ? MemorySegment.NULL : stream.handle(), block.pointers, MemorySegment.NULL);
+                    streamHandle, block.pointers, MemorySegment.NULL);
         } catch (Throwable t) {
             throw new IllegalStateException("native call failed: " + t, t);
         }
