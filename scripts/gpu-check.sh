@@ -14,6 +14,7 @@ cmd=${1:-}
 case "$cmd" in
 package)
   cd "$root"
+  rm -rf dsl/target/lib   # copy-dependencies never deletes jars of dependencies that went away
   ./mvn25 -q -B -DskipTests package
   rm -rf "$gpu"; mkdir -p "$gpu/lib" "$gpu/test-classes"
   bash "$root/../shared/tools/device-jdk.sh" "$gpu/jdk" >/dev/null
@@ -30,6 +31,7 @@ package)
   # test dependencies of the runtime tests (JUnit is inside the console jar)
   fixtures=${XLSTM_FIXTURES:-$root/../shared/fixtures}
   [ -d "$fixtures" ] && cp -r "$fixtures" "$gpu/fixtures"
+  cp "$0" "$gpu/gpu-check.sh"   # so a tree without this version of the script can run it: bash .gpu/gpu-check.sh run
   du -sh "$gpu"
   ;;
 run)
@@ -42,10 +44,25 @@ run)
   for j in "$gpu"/lib/*.jar; do cp=$cp:$j; done   # the console launcher does not expand lib/*
   set +e
   "$java" $flags -Dxlstm.fixtures="$gpu/fixtures" -jar "$gpu/junit-platform-console-standalone.jar" execute \
-    --class-path "$cp" --select-package org.xlstm.jvm.cuda \
+    --class-path "$cp" --select-package org.xlstm.jvm.cuda --select-package org.xlstm.jvm.backend.cuda \
     --details=tree --reports-dir="$out/junit" 2>&1 | tee "$out/gpu-tests.txt" | tail -n 60
   rc=${PIPESTATUS[0]}
-  set -e
+  xlstm() { "$java" $flags -cp "$gpu/lib/*" org.xlstm.jvm.cli.MainKt "$@"; }
+  # conformance of every fixture quantity on the GPU: float32 (tolerance 1e-4) and bf16 products (2e-2)
+  for dev in cuda cuda-bf16; do
+    echo "== conformance --device $dev"
+    xlstm conformance "$gpu/fixtures" --device $dev > "$out/conformance-$dev.txt" 2>&1 || rc=1
+    tail -n 1 "$out/conformance-$dev.txt"
+  done
+  # benchmarks (figures for docs/performance.md); BENCH=0 skips them
+  if [ "${BENCH:-1}" = 1 ]; then
+    b="--runs 5 --warmup 3 --warmup-seconds 2 --json"
+    echo "== bench"
+    xlstm bench "$root/recipes/bench/cpu-bench.json" --device cuda --batch 8 --seq 256 --gen-tokens 256 $b | tee "$out/bench-cpu-config-cuda.json"
+    xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 1 --seq 128 --gen-tokens 128 --gen-batch 16 $b | tee "$out/bench-7b-d768-prefill128-decode.json"
+    xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 16 $b | tee "$out/bench-7b-d768-8x2048.json"
+    xlstm bench "$root/recipes/bench/xlstm-7-1-125m.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 64 $b | tee "$out/bench-125m-7-1.json"
+  fi
   exit "$rc"
   ;;
 *)

@@ -63,16 +63,30 @@ class BenchCommand : Callable<Int> {
     @Option(names = ["--json"], description = ["Print one JSON object (forward_tokens_per_s, generate_b1_tokens_per_s, ...)."])
     var json: Boolean = false
 
+    @Option(names = ["--gen-batch"], paramLabel = "B", defaultValue = "1",
+        description = ["Also measure batched generation with B sequences (reported as generate_bB_tokens_per_s)."])
+    var genBatch: Int = 1
+
+    @Option(names = ["--device"], paramLabel = "DEVICE", defaultValue = "cpu",
+        description = ["cpu (default), cuda, cuda-tf32 or cuda-bf16."])
+    var device: String = "cpu"
+
     override fun call(): Int {
         if (batch < 1 || seq < 1 || runs < 1 || warmup < 0 || genTokens < 1 || warmupSeconds < 0)
             throw CliException("--batch, --seq, --runs and --gen-tokens must be positive, --warmup and --warmup-seconds non-negative")
         val source = ModelSource.load(model)
         val checkpoint = Files.isDirectory(model) && (Files.exists(model.resolve("model.safetensors")) ||
             Files.exists(model.resolve("model.safetensors.index.json")))
-        val lm = if (checkpoint) Models.load(source.model, model, CpuOps()) else Models.initialized(source.model, seed, CpuOps())
+        val ops = try {
+            org.xlstm.jvm.backend.Backends.create(device)
+        } catch (e: RuntimeException) {
+            throw CliException("--device $device: ${e.message}")
+        }
+        val lm = if (checkpoint) Models.load(source.model, model, ops) else Models.initialized(source.model, seed, ops)
         lm.use {
             val forward = benchForward(it)
-            val generate = benchGenerate(it)
+            val generate = benchGenerate(it, 1)
+            val generateBatched = if (genBatch > 1) benchGenerate(it, genBatch) else null
             val out = spec.commandLine().out
             val result = linkedMapOf<String, Any>(
                 "model" to source.name,
@@ -85,6 +99,7 @@ class BenchCommand : Callable<Int> {
                 "forward_tokens_per_s" to forward,
                 "generate_b1_tokens_per_s" to generate,
             )
+            if (generateBatched != null) result["generate_b${genBatch}_tokens_per_s"] = generateBatched
             if (json) {
                 out.println(ObjectMapper().writeValueAsString(result))
             } else {
@@ -94,6 +109,9 @@ class BenchCommand : Callable<Int> {
                     forward, batch, seq, runs))
                 out.println(String.format(Locale.ROOT, "generate   %,.0f tokens/s  (batch 1, %d steps per run, median of %d)",
                     generate, genTokens, runs))
+                if (generateBatched != null)
+                    out.println(String.format(Locale.ROOT, "generate   %,.0f tokens/s  (batch %d, %d steps per run, median of %d)",
+                        generateBatched, genBatch, genTokens, runs))
             }
             out.flush()
         }
@@ -107,32 +125,40 @@ class BenchCommand : Callable<Int> {
 
     private fun benchForward(lm: LanguageModel): Double {
         val tokens = randomTokens(batch, seq, lm.vocabSize())
-        warm { lm.forward(tokens, Mode.CHUNKWISE) }
+        val one = FloatArray(1)
+        // reading one value back waits for the device (a no-op wait on the CPU), so GPU timings are complete
+        warm { lm.ops().read(lm.forward(tokens, Mode.CHUNKWISE), 0, one, 0, 1) }
         val times = DoubleArray(runs) {
             val t0 = System.nanoTime()
-            lm.forward(tokens, Mode.CHUNKWISE)
+            lm.ops().read(lm.forward(tokens, Mode.CHUNKWISE), 0, one, 0, 1)
             (System.nanoTime() - t0) / 1e9
         }
         return batch * seq / median(times)
     }
 
-    /** Greedy generation from a short prefilled prompt; each timed run continues the same state. */
-    private fun benchGenerate(lm: LanguageModel): Double {
-        val state = lm.newState(1)
-        val prompt = randomTokens(1, 16, lm.vocabSize())
+    /** Greedy generation of [rows] sequences from short prefilled prompts; each timed run continues the same state. */
+    private fun benchGenerate(lm: LanguageModel, rows: Int): Double {
+        val state = lm.newState(rows)
+        val prompt = randomTokens(rows, 16, lm.vocabSize())
         var logits = lm.forward(prompt, state, Mode.CHUNKWISE, null)
-        val next = arrayOf(IntArray(1))
+        val next = Array(rows) { IntArray(1) }
         val v = lm.vocabSize()
+        var stride = prompt[0].size.toLong() * v
         var last = (prompt[0].size - 1).toLong() * v
+        val row = FloatArray(v)
         fun step() {
-            var best = 0
-            var bestV = logits.get(last)
-            for (j in 1 until v) {
-                val x = logits.get(last + j)
-                if (x > bestV) { bestV = x; best = j }
+            for (r in 0 until rows) {
+                lm.ops().read(logits, r * stride + last, row, 0, v)
+                var best = 0
+                var bestV = row[0]
+                for (j in 1 until v) {
+                    val x = row[j]
+                    if (x > bestV) { bestV = x; best = j }
+                }
+                next[r][0] = best
             }
-            next[0][0] = best
             logits = lm.forward(next, state, Mode.STEP, null)
+            stride = v.toLong()
             last = 0
         }
         warm { repeat(16) { step() } }
@@ -141,7 +167,7 @@ class BenchCommand : Callable<Int> {
             repeat(genTokens) { step() }
             (System.nanoTime() - t0) / 1e9
         }
-        return genTokens / median(times)
+        return rows * genTokens / median(times)
     }
 
     /**

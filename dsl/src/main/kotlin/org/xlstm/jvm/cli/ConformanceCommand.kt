@@ -35,8 +35,9 @@ class ConformanceCommand : Callable<Int> {
     @Option(names = ["--json"], description = ["Print one JSON array of {case, quantity, error, tolerance, passed}."])
     var json: Boolean = false
 
-    @Option(names = ["--backend"], paramLabel = "NAME", defaultValue = "cpu",
-        description = ["cpu (Vector API, default) or reference (plain double-precision loops, slow)."])
+    @Option(names = ["--backend", "--device"], paramLabel = "NAME", defaultValue = "cpu",
+        description = ["cpu (Vector API, default), reference (plain double-precision loops, slow), cuda " +
+            "(float32 on the GPU, tolerance 1e-4), cuda-tf32, or cuda-bf16 (bf16 products, tolerance 2e-2)."])
     var backend: String = "cpu"
 
     override fun call(): Int {
@@ -44,7 +45,14 @@ class ConformanceCommand : Callable<Int> {
         val ops = when (backend.lowercase()) {
             "cpu" -> { { CpuOps() } }
             "reference" -> { { ReferenceOps() } }
-            else -> throw CliException("--backend must be cpu or reference; got $backend")
+            else -> if (backend.lowercase().startsWith("cuda")) {
+                val gpu = try {
+                    org.xlstm.jvm.backend.Backends.create(backend)
+                } catch (e: RuntimeException) {
+                    throw CliException("--device $backend: ${e.message}")
+                }
+                ({ gpu })
+            } else throw CliException("--device must be cpu, reference, cuda, cuda-tf32 or cuda-bf16; got $backend")
         }
         val out = spec.commandLine().out
         val err = spec.commandLine().err

@@ -1,7 +1,5 @@
 package org.xlstm.jvm.api;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -128,10 +126,8 @@ public final class XlstmModel implements AutoCloseable {
             Tensor logits = m.forward(tokens, null, Mode.CHUNKWISE, null);
             int b = tokens.length, s = tokens[0].length, v = vocabSize();
             float[][][] out = new float[b][s][v];
-            MemorySegment seg = logits.segment();
             for (int i = 0; i < b; i++)
-                for (int t = 0; t < s; t++)
-                    MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT, ((long) (i * s + t) * v) * Float.BYTES, out[i][t], 0, v);
+                for (int t = 0; t < s; t++) m.ops().read(logits, (long) (i * s + t) * v, out[i][t], 0, v);
             return out;
         } finally {
             giveBack(m);
@@ -156,7 +152,7 @@ public final class XlstmModel implements AutoCloseable {
             int b = tokens.length, s = tokens[0].length, v = vocabSize();
             float[][] out = new float[b][v];
             for (int i = 0; i < b; i++)
-                MemorySegment.copy(logits.segment(), ValueLayout.JAVA_FLOAT, ((long) (i * s + s - 1) * v) * Float.BYTES, out[i], 0, v);
+                m.ops().read(logits, (long) (i * s + s - 1) * v, out[i], 0, v);
             return out;
         } finally {
             giveBack(m);

@@ -125,4 +125,27 @@ public interface Ops {
      */
     void slstmRecurrent(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias,
                         Tensor h, Tensor c, Tensor n, Tensor m, Tensor y);
+
+    // ---------------------------------------------------------------- memory (defaults: host memory)
+
+    /** Scratch memory for one model instance's activations, in the memory this backend computes in. */
+    default org.xlstm.jvm.tensor.Workspace newWorkspace() { return new org.xlstm.jvm.tensor.Workspace(); }
+
+    /**
+     * A long-lived, zero-filled tensor in this backend's memory (recurrent states). Freed when unreachable on the
+     * CPU; backends with other memory free it with the model.
+     */
+    default Tensor allocate(int... shape) { return Tensor.allocate(java.lang.foreign.Arena.ofAuto(), shape); }
+
+    /** Sets every element of {@code t} to {@code value}. */
+    default void fill(Tensor t, float value) { t.fill(value); }
+
+    /** {@code dst = src} (same element count). */
+    default void copy(Tensor src, Tensor dst) { dst.copyFrom(src); }
+
+    /** Copies {@code length} elements of {@code t} from {@code index} into {@code dst[offset...]} (host memory). */
+    default void read(Tensor t, long index, float[] dst, int offset, int length) {
+        java.lang.foreign.MemorySegment.copy(t.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT, index * Float.BYTES, dst,
+                offset, length);
+    }
 }

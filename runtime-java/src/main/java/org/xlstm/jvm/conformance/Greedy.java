@@ -17,13 +17,15 @@ public final class Greedy {
         int[][] out = new int[b][count];
         int[][] next = new int[b][1];
         long rowStride = (long) p * v, lastOffset = (long) (p - 1) * v;
+        float[] row = new float[v];
         for (int i = 0; i < count; i++) {
             for (int r = 0; r < b; r++) {
                 long base = r * rowStride + lastOffset;
+                model.ops().read(logits, base, row, 0, v);   // through the backend: its memory may be a GPU's
                 int best = 0;
-                float bestV = logits.get(base);
+                float bestV = row[0];
                 for (int j = 1; j < v; j++) {
-                    float x = logits.get(base + j);
+                    float x = row[j];
                     if (x > bestV) {
                         bestV = x;
                         best = j;

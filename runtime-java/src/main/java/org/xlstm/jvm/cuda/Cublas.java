@@ -31,7 +31,7 @@ public final class Cublas implements AutoCloseable {
     private final MemorySegment one, zero;
 
     private record Handles(MethodHandle create, MethodHandle destroy, MethodHandle setStream,
-                           MethodHandle gemmEx, MethodHandle statusName) {}
+                           MethodHandle gemmEx, MethodHandle gemmStridedBatchedEx, MethodHandle statusName) {}
 
     private static Handles handles() {
         Handles h = handles;
@@ -49,6 +49,10 @@ public final class Cublas implements AutoCloseable {
                         f.apply("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
                                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT,
                                 ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT)),
+                        f.apply("cublasGemmStridedBatchedEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
+                                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG,
+                                JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT,
+                                JAVA_INT, JAVA_INT)),
                         f.apply("cublasGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT)));
             }
             return handles;
@@ -96,6 +100,33 @@ public final class Cublas implements AutoCloseable {
         ctx.bind();
         check("cublasGemmEx(m=" + m + ", n=" + n + ", k=" + k + ")", call(handles().gemmEx(), handle, OP_T, OP_N, n, m, k,
                 one, b, bType, k, a, aType, k, accumulate ? one : zero, c, cType, n, computeType, GEMM_DEFAULT));
+    }
+
+    /** C[M,N] = A[M,K]·B[K,N] (plain row-major product), float32. */
+    public void matmulAB(int m, int n, int k, long a, long b, long c, boolean tf32) {
+        ctx.bind();
+        check("cublasGemmEx AB(m=" + m + ", n=" + n + ", k=" + k + ")", call(handles().gemmEx(), handle, OP_N, OP_N, n, m,
+                k, one, b, R_32F, n, a, R_32F, k, zero, c, R_32F, n, tf32 ? COMPUTE_32F_FAST_TF32 : COMPUTE_32F,
+                GEMM_DEFAULT));
+    }
+
+    /**
+     * Block-diagonal (headwise) product: for each of {@code heads} blocks h, Y_h[R, out] = X_h[R, in]·W_h[out, in]ᵀ
+     * where X_h is columns [h·in, (h+1)·in) of x [R, heads·in], W is [heads, out, in] and Y_h is columns
+     * [h·out, (h+1)·out) of y [R, heads·out]. One strided-batched call.
+     */
+    public void headwiseABt(int rows, int heads, int out, int in, long x, long w, long y, boolean tf32) {
+        headwiseABt(rows, heads, out, in, x, R_32F, w, R_32F, y, tf32 ? COMPUTE_32F_FAST_TF32 : COMPUTE_32F);
+    }
+
+    /** {@link #headwiseABt(int, int, int, int, long, long, long, boolean)} with explicit input types (fp32 output). */
+    public void headwiseABt(int rows, int heads, int out, int in, long x, int xType, long w, int wType, long y,
+                            int computeType) {
+        ctx.bind();
+        check("cublasGemmStridedBatchedEx headwise(rows=" + rows + ", heads=" + heads + ", out=" + out + ", in=" + in + ")",
+                call(handles().gemmStridedBatchedEx(), handle, OP_T, OP_N, out, rows, in, one, w, wType, in,
+                        (long) out * in, x, xType, heads * in, (long) in, zero, y, R_32F, heads * out, (long) out, heads,
+                        computeType, GEMM_DEFAULT));
     }
 
     @Override

@@ -75,7 +75,15 @@ public final class CudaContext implements AutoCloseable {
     CudaDriver driver() { return cu; }
 
     /** Makes this context current on the calling thread. */
-    public void bind() { cu.check("cuCtxSetCurrent", cu.cuCtxSetCurrent, ctx); }
+    public void bind() {
+        // cuCtxSetCurrent costs a native call; skip it when this thread already has this context current.
+        if (CURRENT.get() == this) return;
+        cu.check("cuCtxSetCurrent", cu.cuCtxSetCurrent, ctx);
+        CURRENT.set(this);
+    }
+
+    /** The context each thread made current through {@link #bind()}. */
+    private static final ThreadLocal<CudaContext> CURRENT = new ThreadLocal<>();
 
     public void synchronize() {
         bind();

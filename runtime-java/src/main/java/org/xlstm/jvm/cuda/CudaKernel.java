@@ -26,29 +26,54 @@ public final class CudaKernel {
 
     public String name() { return name; }
 
+    /**
+     * Per-thread argument block: up to {@link #MAX_ARGS} 8-byte value slots and the pointer array the driver reads.
+     * Reused for every launch on the thread (the driver copies the arguments at launch), so a launch allocates
+     * nothing; decoding makes hundreds of launches per token.
+     */
+    private static final int MAX_ARGS = 32;
+
+    private static final class ArgBlock {
+        final MemorySegment values = Arena.global().allocate(8L * MAX_ARGS, 8);
+        final MemorySegment pointers = Arena.global().allocate(ADDRESS, MAX_ARGS);
+
+        ArgBlock() {
+            for (int i = 0; i < MAX_ARGS; i++) pointers.setAtIndex(ADDRESS, i, values.asSlice(8L * i, 8));
+        }
+    }
+
+    private static final ThreadLocal<ArgBlock> ARGS = ThreadLocal.withInitial(ArgBlock::new);
+
     /** Launches on {@code stream} (null = the default stream). */
     public void launch(int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ, int sharedBytes,
                        CudaStream stream, Object... args) {
+        if (args.length > MAX_ARGS) throw new IllegalArgumentException("kernel " + name + ": more than " + MAX_ARGS + " arguments");
         ctx.bind();
         CudaDriver cu = ctx.driver();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment params = a.allocate(ADDRESS, Math.max(1, args.length));
-            for (int i = 0; i < args.length; i++) {
-                MemorySegment v = switch (args[i]) {
-                    case Long l -> a.allocateFrom(JAVA_LONG, l);
-                    case Integer n -> a.allocateFrom(JAVA_INT, n);
-                    case Float f -> a.allocateFrom(JAVA_FLOAT, f);
-                    case DeviceBuffer b -> a.allocateFrom(JAVA_LONG, b.ptr());
-                    default -> throw new IllegalArgumentException("kernel " + name + ": argument " + i + " has unsupported type "
-                            + args[i].getClass().getSimpleName());
-                };
-                params.setAtIndex(ADDRESS, i, v);
+        ArgBlock block = ARGS.get();
+        for (int i = 0; i < args.length; i++) {
+            long at = 8L * i;
+            switch (args[i]) {
+                case Long l -> block.values.set(JAVA_LONG, at, l);
+                case Integer n -> block.values.set(JAVA_INT, at, n);
+                case Float f -> block.values.set(JAVA_FLOAT, at, f);
+                case DeviceBuffer b -> block.values.set(JAVA_LONG, at, b.ptr());
+                default -> throw new IllegalArgumentException("kernel " + name + ": argument " + i + " has unsupported type "
+                        + args[i].getClass().getSimpleName());
             }
-            cu.check("launch of kernel " + name + " <<<(" + gridX + "," + gridY + "," + gridZ + "),(" + blockX + ","
-                            + blockY + "," + blockZ + ")," + sharedBytes + ">>>", cu.cuLaunchKernel, function, gridX, gridY,
-                    gridZ, blockX, blockY, blockZ, sharedBytes, stream == null ? MemorySegment.NULL : stream.handle(),
-                    params, MemorySegment.NULL);
         }
+        int rc;
+        // A local of the exact type: inside invokeExact's argument list a conditional would be typed Object.
+        MemorySegment streamHandle = stream == null ? MemorySegment.NULL : stream.handle();
+        try {
+            rc = (int) cu.cuLaunchKernel.invokeExact(function, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes,
+                    streamHandle, block.pointers, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed: " + t, t);
+        }
+        if (rc != 0)
+            throw new CudaException(rc, cu.errorName(rc), "launch of kernel " + name + " <<<(" + gridX + "," + gridY + ","
+                    + gridZ + "),(" + blockX + "," + blockY + "," + blockZ + ")," + sharedBytes + ">>>");
     }
 
     /** A 1-D launch covering {@code n} elements with 256 threads per block (grid-stride kernels). */

@@ -24,8 +24,9 @@ import java.util.Set;
 
 /**
  * Reads safetensors files by memory-mapping them: tensors are views of the mapping, never copied unless converted.
- * Opens a single file, or a checkpoint directory holding {@code model.safetensors} or a sharded checkpoint
- * ({@code model.safetensors.index.json} naming the shard of each tensor). Every header is bounds-checked: the header
+ * Opens a single file, or a checkpoint directory holding {@code model.safetensors}, a sharded checkpoint
+ * ({@code model.safetensors.index.json} naming the shard of each tensor), or unindexed shards
+ * ({@code model_0.safetensors, model_1.safetensors, ...}, as the official xLSTM-7B code saves them). Every header is bounds-checked: the header
  * length, each tensor's byte range against the file and against its dtype × shape.
  *
  * <p>Thread-safe for reading once opened; {@link #close()} unmaps every shard (views must not be used after).
@@ -60,7 +61,16 @@ public final class SafeTensors implements AutoCloseable {
             Path single = fileOrDir.resolve("model.safetensors");
             if (Files.isRegularFile(index)) return openSharded(index);
             if (Files.isRegularFile(single)) return openFiles(List.of(single), null);
-            throw new SafeTensorsException(fileOrDir + ": no model.safetensors or model.safetensors.index.json in this directory");
+            // The official xLSTM-7B saver also writes shards without an index: model_0.safetensors, model_1...
+            List<Path> shards;
+            try (var s = Files.list(fileOrDir)) {
+                shards = s.filter(p -> p.getFileName().toString().matches("model[-_].*\\.safetensors")).sorted().toList();
+            } catch (IOException e) {
+                throw new SafeTensorsException(fileOrDir + ": cannot list: " + e.getMessage(), e);
+            }
+            if (!shards.isEmpty()) return openFiles(shards, null);
+            throw new SafeTensorsException(fileOrDir + ": no model.safetensors, model.safetensors.index.json or "
+                    + "model_*.safetensors shards in this directory");
         }
         if (!Files.isRegularFile(fileOrDir)) throw new SafeTensorsException(fileOrDir + ": no such file");
         if (fileOrDir.getFileName().toString().endsWith(".index.json")) return openSharded(fileOrDir);

@@ -25,7 +25,7 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
     private final XlstmLargeConfig config;
     private final Ops ops;
     private final Arena arena;
-    private final Workspace ws = new Workspace();
+    private final Workspace ws;
     private final Embedding embedding;
     private final XlstmLargeBlockStack backbone;
     private final Linear lmHead;
@@ -37,6 +37,7 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
                             XlstmLargeBlockStack backbone, Linear lmHead, Map<String, Tensor> parameters) {
         this.config = config;
         this.ops = ops;
+        this.ws = ops.newWorkspace();
         this.arena = arena;
         this.embedding = embedding;
         this.backbone = backbone;
@@ -63,7 +64,7 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
     public int vocabSize() { return config.vocabSize(); }
 
     @Override
-    public ModelState newState(int batch) { return new ModelState(batch, backbone.newStates(batch)); }
+    public ModelState newState(int batch) { return new ModelState(batch, backbone.newStates(ops, batch)); }
 
     @Override
     public Tensor forward(int[][] tokens, ModelState state, Mode mode, BlockObserver observer) {

@@ -28,7 +28,7 @@ public final class XlstmLmModel implements TrainableLanguageModel {
     private final XlstmConfig config;
     private final Ops ops;
     private final Arena arena;
-    private final Workspace ws = new Workspace();
+    private final Workspace ws;
     private final Embedding embedding;
     private final XlstmBlockStack stack;
     private final Linear lmHead;
@@ -40,6 +40,7 @@ public final class XlstmLmModel implements TrainableLanguageModel {
                          Map<String, Tensor> parameters) {
         this.config = config;
         this.ops = ops;
+        this.ws = ops.newWorkspace();
         this.arena = arena;
         this.embedding = embedding;
         this.stack = stack;
@@ -73,7 +74,7 @@ public final class XlstmLmModel implements TrainableLanguageModel {
     public int vocabSize() { return config.vocabSize(); }
 
     @Override
-    public ModelState newState(int batch) { return new ModelState(batch, stack.newStates(batch)); }
+    public ModelState newState(int batch) { return new ModelState(batch, stack.newStates(ops, batch)); }
 
     @Override
     public Tensor forward(int[][] tokens, ModelState state, Mode mode, BlockObserver observer) {

@@ -7,7 +7,7 @@ import org.xlstm.jvm.tensor.Workspace;
 /** One residual block of a stack. */
 public interface Block {
     /** A zero state for {@code batch} rows. */
-    BlockState newState(int batch);
+    BlockState newState(org.xlstm.jvm.backend.Ops ops, int batch);
 
     /**
      * x {@code [B, S, D]} → out {@code [B, S, D]} (out must not alias x). With a state, the block continues from it

@@ -30,7 +30,7 @@ public final class CausalConv1d {
     public int features() { return features; }
 
     /** A fresh (all-zero) window for the step form: the K − 1 inputs before the next one. */
-    public ConvState newState(int batch) { return new ConvState(batch, kernel - 1, features); }
+    public ConvState newState(Ops ops, int batch) { return new ConvState(ops, batch, kernel - 1, features); }
 
     /** x, y {@code [B, S, F]}; {@code state} null means zeros before x and nothing kept. */
     public void forward(Ops ops, Tensor x, ConvState state, Tensor y) {

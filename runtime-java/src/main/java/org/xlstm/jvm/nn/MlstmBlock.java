@@ -25,7 +25,7 @@ public final class MlstmBlock implements TrainableBlock {
     }
 
     @Override
-    public BlockState newState(int batch) { return layer.newState(batch); }
+    public BlockState newState(Ops ops, int batch) { return layer.newState(ops, batch); }
 
     @Override
     public void forward(Ops ops, Workspace ws, Tensor x, BlockState state, Mode mode, Tensor out) {

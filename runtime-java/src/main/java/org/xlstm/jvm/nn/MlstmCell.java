@@ -37,7 +37,7 @@ public final class MlstmCell {
 
     public int heads() { return heads; }
 
-    public MlstmState newState(int batch) { return new MlstmState(batch, heads, inner / heads, inner / heads); }
+    public MlstmState newState(Ops ops, int batch) { return new MlstmState(ops, batch, heads, inner / heads, inner / heads); }
 
     /** q, k, v {@code [B, S, u]} → normalised cell output {@code [B, S, u]}; the state (if any) is carried. */
     public Tensor forward(Ops ops, Workspace ws, Tensor q, Tensor k, Tensor v, MlstmState state, Mode mode) {
@@ -70,11 +70,11 @@ public final class MlstmCell {
                 else ops.mlstmChunkwise(q, k, v, ig, fg, state.c(), state.n(), state.m(), Math.max(1, s), eps, h);
             }
             case CHUNKWISE -> {
-                MlstmState st = state != null ? state : MlstmState.temporary(ws, b, nh, dqk, dv, freshChunkM);
+                MlstmState st = state != null ? state : MlstmState.temporary(ops, ws, b, nh, dqk, dv, freshChunkM);
                 ops.mlstmChunkwise(q, k, v, ig, fg, st.c(), st.n(), st.m(), chunkSize, eps, h);
             }
             case STEP -> {
-                MlstmState st = state != null ? state : MlstmState.temporary(ws, b, nh, dqk, dv, freshStepM);
+                MlstmState st = state != null ? state : MlstmState.temporary(ops, ws, b, nh, dqk, dv, freshStepM);
                 ops.mlstmRecurrent(q, k, v, ig, fg, st.c(), st.n(), st.m(), eps, h);
             }
         }
@@ -99,7 +99,7 @@ public final class MlstmCell {
         igate.forward(ops, gin, ig);
         fgate.forward(ops, gin, fg);
         Tensor h = ws.take(b, s, inner);
-        MlstmState st = MlstmState.temporary(ws, b, heads, inner / heads, inner / heads, Float.NEGATIVE_INFINITY);
+        MlstmState st = MlstmState.temporary(ops, ws, b, heads, inner / heads, inner / heads, Float.NEGATIVE_INFINITY);
         ops.mlstmChunkwise(q, k, v, ig, fg, st.c(), st.n(), st.m(), chunkSize, EPS, h);
         outnorm.forward(ops, h, out);
         return new Tape(q, k, v, gin, ig, fg, h);

@@ -46,7 +46,7 @@ public final class MlstmLargeBlock implements TrainableBlock {
     }
 
     @Override
-    public BlockState newState(int batch) { return layer.newState(batch); }
+    public BlockState newState(Ops ops, int batch) { return layer.newState(ops, batch); }
 
     @Override
     public void forward(Ops ops, Workspace ws, Tensor x, BlockState state, Mode mode, Tensor out) {

@@ -72,7 +72,7 @@ public final class MlstmLargeLayer {
         return new Linear(fused.weight().slice(from, to), fused.bias() == null ? null : fused.bias().slice(from, to));
     }
 
-    public MlstmState newState(int batch) { return new MlstmState(batch, heads, qkDim / heads, vDim / heads); }
+    public MlstmState newState(Ops ops, int batch) { return new MlstmState(ops, batch, heads, qkDim / heads, vDim / heads); }
 
     /** x {@code [B, S, D]} (already normalised) → y {@code [B, S, D]}. */
     public void forward(Ops ops, Workspace ws, Tensor x, MlstmState state, Mode mode, Tensor y) {
@@ -125,7 +125,7 @@ public final class MlstmLargeLayer {
             ops.softCap(fPre, gateCap, ft);
         }
         Tensor h = ws.take(b, s, vDim);
-        MlstmState st = MlstmState.temporary(ws, b, heads, qkDim / heads, vDim / heads, 0f);
+        MlstmState st = MlstmState.temporary(ops, ws, b, heads, qkDim / heads, vDim / heads, 0f);
         ops.mlstmChunkwise(qt, kt, vt, it, ft, st.c(), st.n(), st.m(), chunkSize, eps, h);
         Tensor hn = ws.take(b, s, vDim), gated = ws.take(b, s, vDim);
         norm.forward(ops, h, hn);

@@ -55,7 +55,7 @@ public final class MlstmLayer {
         return new MlstmLayer(upX, upZ, down, conv, q, k, v, cell, skip, inner);
     }
 
-    public State newState(int batch) { return new State(conv.newState(batch), cell.newState(batch)); }
+    public State newState(Ops ops, int batch) { return new State(conv.newState(ops, batch), cell.newState(ops, batch)); }
 
     /** x {@code [B, S, D]} (already normalised) → y {@code [B, S, D]}. */
     public void forward(Ops ops, Workspace ws, Tensor x, State state, Mode mode, Tensor y) {

@@ -1,6 +1,6 @@
 package org.xlstm.jvm.nn;
 
-import java.lang.foreign.Arena;
+import org.xlstm.jvm.backend.Ops;
 import org.xlstm.jvm.tensor.Tensor;
 
 /**
@@ -8,26 +8,26 @@ import org.xlstm.jvm.tensor.Tensor;
  * k/√DHQK times values), normaliser n {@code [DHQK]}, stabiliser m. Zeros at the start, as officially.
  */
 public final class MlstmState implements BlockState {
+    private final Ops ops;
     private final Tensor c, n, m;
 
-    public MlstmState(int batch, int heads, int dqk, int dv) {
-        Arena a = Arena.ofAuto();
-        this.c = Tensor.allocate(a, batch, heads, dqk, dv);
-        this.n = Tensor.allocate(a, batch, heads, dqk);
-        this.m = Tensor.allocate(a, batch, heads);
+    /** Zeros in the memory of {@code ops}. */
+    public MlstmState(Ops ops, int batch, int heads, int dqk, int dv) {
+        this(ops, ops.allocate(batch, heads, dqk, dv), ops.allocate(batch, heads, dqk), ops.allocate(batch, heads));
     }
 
-    private MlstmState(Tensor c, Tensor n, Tensor m) {
+    private MlstmState(Ops ops, Tensor c, Tensor n, Tensor m) {
+        this.ops = ops;
         this.c = c;
         this.n = n;
         this.m = m;
     }
 
     /** A state in workspace memory: zeros, with the stabiliser set to {@code m0}. */
-    static MlstmState temporary(org.xlstm.jvm.tensor.Workspace ws, int batch, int heads, int dqk, int dv, float m0) {
-        MlstmState s = new MlstmState(ws.takeZeroed(batch, heads, dqk, dv), ws.takeZeroed(batch, heads, dqk),
+    static MlstmState temporary(Ops ops, org.xlstm.jvm.tensor.Workspace ws, int batch, int heads, int dqk, int dv, float m0) {
+        MlstmState s = new MlstmState(ops, ws.takeZeroed(batch, heads, dqk, dv), ws.takeZeroed(batch, heads, dqk),
                 ws.take(batch, heads));
-        s.m.fill(m0);
+        ops.fill(s.m, m0);
         return s;
     }
 
@@ -38,11 +38,10 @@ public final class MlstmState implements BlockState {
     public Tensor m() { return m; }
 
     public MlstmState copy() {
-        Arena a = Arena.ofAuto();
-        Tensor c2 = Tensor.allocate(a, c.shape()), n2 = Tensor.allocate(a, n.shape()), m2 = Tensor.allocate(a, m.shape());
-        c2.copyFrom(c);
-        n2.copyFrom(n);
-        m2.copyFrom(m);
-        return new MlstmState(c2, n2, m2);
+        Tensor c2 = ops.allocate(c.shape()), n2 = ops.allocate(n.shape()), m2 = ops.allocate(m.shape());
+        ops.copy(c, c2);
+        ops.copy(n, n2);
+        ops.copy(m, m2);
+        return new MlstmState(ops, c2, n2, m2);
     }
 }

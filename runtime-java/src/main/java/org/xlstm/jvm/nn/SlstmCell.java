@@ -126,12 +126,12 @@ public final class SlstmCell {
 
     public int heads() { return heads; }
 
-    public SlstmState newState(int batch) { return new SlstmState(batch, dim); }
+    public SlstmState newState(Ops ops, int batch) { return new SlstmState(ops, batch, dim); }
 
     /** Gate inputs {@code [B, S, D]} each (i, f, z, o) → h sequence {@code [B, S, D]}; the state (if any) is carried. */
     public void forward(Ops ops, Workspace ws, Tensor xi, Tensor xf, Tensor xz, Tensor xo, SlstmState state, Tensor y) {
         refresh();
-        SlstmState st = state != null ? state : SlstmState.temporary(ws, xi.dim(0), dim);
+        SlstmState st = state != null ? state : SlstmState.temporary(ops, ws, xi.dim(0), dim);
         ops.slstmRecurrent(xi, xf, xz, xo, recurrent, bias, st.h(), st.c(), st.n(), st.m(), y);
     }
 

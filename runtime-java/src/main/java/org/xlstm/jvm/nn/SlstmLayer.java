@@ -48,7 +48,7 @@ public final class SlstmLayer {
         return new SlstmLayer(conv, fg, ig, zg, og, cell, gn, dim);
     }
 
-    public State newState(int batch) { return new State(conv == null ? null : conv.newState(batch), cell.newState(batch)); }
+    public State newState(Ops ops, int batch) { return new State(conv == null ? null : conv.newState(ops, batch), cell.newState(ops, batch)); }
 
     /** x {@code [B, S, D]} (already normalised) → y {@code [B, S, D]}. */
     public void forward(Ops ops, Workspace ws, Tensor x, State state, Tensor y) {

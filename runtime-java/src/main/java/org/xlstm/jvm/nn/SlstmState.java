@@ -1,29 +1,28 @@
 package org.xlstm.jvm.nn;
 
-import java.lang.foreign.Arena;
+import org.xlstm.jvm.backend.Ops;
 import org.xlstm.jvm.tensor.Tensor;
 
 /** The sLSTM cell's memory per batch row, each {@code [B, NH·DH]}: output h, cell c, normaliser n, stabiliser m. */
 public final class SlstmState {
+    private final Ops ops;
     private final Tensor h, c, n, m;
 
-    public SlstmState(int batch, int dim) {
-        Arena a = Arena.ofAuto();
-        h = Tensor.allocate(a, batch, dim);
-        c = Tensor.allocate(a, batch, dim);
-        n = Tensor.allocate(a, batch, dim);
-        m = Tensor.allocate(a, batch, dim);
+    /** Zeros in the memory of {@code ops}. */
+    public SlstmState(Ops ops, int batch, int dim) {
+        this(ops, ops.allocate(batch, dim), ops.allocate(batch, dim), ops.allocate(batch, dim), ops.allocate(batch, dim));
     }
 
-    private SlstmState(Tensor h, Tensor c, Tensor n, Tensor m) {
+    private SlstmState(Ops ops, Tensor h, Tensor c, Tensor n, Tensor m) {
+        this.ops = ops;
         this.h = h;
         this.c = c;
         this.n = n;
         this.m = m;
     }
 
-    static SlstmState temporary(org.xlstm.jvm.tensor.Workspace ws, int batch, int dim) {
-        return new SlstmState(ws.takeZeroed(batch, dim), ws.takeZeroed(batch, dim), ws.takeZeroed(batch, dim),
+    static SlstmState temporary(Ops ops, org.xlstm.jvm.tensor.Workspace ws, int batch, int dim) {
+        return new SlstmState(ops, ws.takeZeroed(batch, dim), ws.takeZeroed(batch, dim), ws.takeZeroed(batch, dim),
                 ws.takeZeroed(batch, dim));
     }
 
@@ -36,11 +35,11 @@ public final class SlstmState {
     public Tensor m() { return m; }
 
     public SlstmState copy() {
-        SlstmState s = new SlstmState(h.dim(0), h.dim(1));
-        s.h.copyFrom(h);
-        s.c.copyFrom(c);
-        s.n.copyFrom(n);
-        s.m.copyFrom(m);
+        SlstmState s = new SlstmState(ops, h.dim(0), h.dim(1));
+        ops.copy(h, s.h);
+        ops.copy(c, s.c);
+        ops.copy(n, s.n);
+        ops.copy(m, s.m);
         return s;
     }
 }

@@ -36,9 +36,9 @@ public final class XlstmBlockStack {
 
     public List<Block> blocks() { return blocks; }
 
-    public List<BlockState> newStates(int batch) {
+    public List<BlockState> newStates(Ops ops, int batch) {
         List<BlockState> s = new ArrayList<>();
-        for (Block b : blocks) s.add(b.newState(batch));
+        for (Block b : blocks) s.add(b.newState(ops, batch));
         return s;
     }
 

@@ -25,9 +25,9 @@ public final class XlstmLargeBlockStack {
         return new XlstmLargeBlockStack(blocks, out);
     }
 
-    public List<BlockState> newStates(int batch) {
+    public List<BlockState> newStates(Ops ops, int batch) {
         List<BlockState> s = new ArrayList<>();
-        for (MlstmLargeBlock b : blocks) s.add(b.newState(batch));
+        for (MlstmLargeBlock b : blocks) s.add(b.newState(ops, batch));
         return s;
     }
 

@@ -22,6 +22,26 @@ public final class Workspace implements AutoCloseable {
     private static final long MIN_CHUNK = 1L << 20;
 
     private final Arena arena = Arena.ofShared();
+    /** Where chunks come from: this workspace's arena, or another memory (a GPU's) through {@link #Workspace(Memory)}. */
+    private final Memory memory;
+
+    /** Chunk allocation and zeroing for workspaces outside host memory. */
+    public interface Memory {
+        /** A chunk of at least {@code bytes}, aligned to {@link Tensor#ALIGNMENT}, valid until {@link #release}. */
+        MemorySegment allocate(long bytes);
+
+        /** Sets a tensor taken from such a chunk to zeros. */
+        void zero(Tensor t);
+
+        /** Frees every chunk (the workspace is closing). */
+        void release();
+    }
+
+    /** A workspace in host memory. */
+    public Workspace() { this.memory = null; }
+
+    /** A workspace whose chunks live in {@code memory} (e.g. device memory: the CPU must not touch them). */
+    public Workspace(Memory memory) { this.memory = memory; }
     private final List<MemorySegment> chunks = new ArrayList<>();
     private final List<Handed> handed = new ArrayList<>();
     private int chunk;
@@ -40,7 +60,8 @@ public final class Workspace implements AutoCloseable {
             offset = 0;
         }
         if (chunk == chunks.size()) {
-            chunks.add(arena.allocate(Math.max(MIN_CHUNK, bytes), Tensor.ALIGNMENT));
+            long size = Math.max(MIN_CHUNK, bytes);
+            chunks.add(memory == null ? arena.allocate(size, Tensor.ALIGNMENT) : memory.allocate(size));
             offset = 0;
         }
         Tensor t;
@@ -64,7 +85,8 @@ public final class Workspace implements AutoCloseable {
     /** Like {@link #take} but filled with zeros. */
     public Tensor takeZeroed(int... shape) {
         Tensor t = take(shape);
-        t.fill(0f);
+        if (memory == null) t.fill(0f);
+        else memory.zero(t);
         return t;
     }
 
@@ -87,6 +109,7 @@ public final class Workspace implements AutoCloseable {
         if (!closed) {
             closed = true;
             arena.close();
+            if (memory != null) memory.release();
         }
     }
 

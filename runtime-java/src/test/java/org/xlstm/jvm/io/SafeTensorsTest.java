@@ -157,6 +157,19 @@ class SafeTensorsTest {
     }
 
     @Test
+    void opensUnindexedShardsAsTheOfficialXlstm7bSaverWritesThem() {
+        float[] a = randomFloats(6, 5), b = randomFloats(4, 6);
+        SafeTensorsWriter.write(tmp.resolve("model_0.safetensors"), Map.of("a", TensorData.f32(new long[] {6}, a)), null);
+        SafeTensorsWriter.write(tmp.resolve("model_1.safetensors"), Map.of("b", TensorData.f32(new long[] {4}, b)), null);
+        try (SafeTensors st = SafeTensors.open(tmp)) {
+            assertArrayEquals(a, st.floats("a"));
+            assertArrayEquals(b, st.floats("b"));
+        }
+        SafeTensorsException e = assertThrows(SafeTensorsException.class, () -> SafeTensors.open(tmp.resolve("empty-dir-x")).close());
+        assertTrue(e.getMessage().contains("no such"), e.getMessage());
+    }
+
+    @Test
     void atomicWriteLeavesThePreviousFileWholeWhenTheNewOneFails() throws IOException {
         Path f = tmp.resolve("w.safetensors");
         SafeTensorsWriter.write(f, Map.of("x", TensorData.f32(new long[] {2}, new float[] {1, 2})), null);

@@ -129,7 +129,7 @@ class LayerSemanticsTest {
         p.put("s._recurrent_kernel_", new float[1 * 2 * 4 * 2]);
         p.put("s._bias_", new float[4 * d]);
         SlstmCell cell = SlstmCell.load(source(p), "s", d, 1, SlstmBackend.CUDA, BiasInit.ZEROS, RecurrentWeightInit.ZEROS, 0, 1);
-        SlstmState st = cell.newState(1);
+        SlstmState st = cell.newState(ops, 1);
         Tensor xi = t(new float[] {-7f, 3f}, 1, 1, d), xf = t(new float[] {50f, -50f}, 1, 1, d),
                 xz = t(new float[] {0.5f, -0.5f}, 1, 1, d), xo = t(new float[] {0f, 0f}, 1, 1, d);
         Tensor y = Tensor.allocate(arena, 1, 1, d);

@@ -1,0 +1,47 @@
+// Shared device helpers. Everything is float32 here; bf16 variants convert at load/store.
+#pragma once
+#include <cstdint>
+#include <cuda_bf16.h>
+
+#define GRID_STRIDE(i, n) \
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+// log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): no overflow for large |x|.
+__device__ __forceinline__ float log_sigmoid(float x) { return fminf(x, 0.f) - log1pf(expf(-fabsf(x))); }
+
+__device__ __forceinline__ float sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
+
+// Activation ids follow org.xlstm.jvm.config.Activation's ordinal: GELU, RELU, RELU2, SIGMOID, SWISH, SELU.
+__device__ __forceinline__ float activate(int act, float x) {
+    switch (act) {
+        case 0: return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));   // exact (erf) GELU, torch's default
+        case 1: return fmaxf(x, 0.f);
+        case 2: { float r = fmaxf(x, 0.f); return r * r; }
+        case 3: return sigmoidf(x);
+        case 4: return x * sigmoidf(x);
+        default: return 1.0507009873554805f * (x > 0.f ? x : 1.6732632423543772f * expm1f(x));
+    }
+}
+
+// Block-wide sum with a fixed reduction tree (deterministic). blockDim.x must be a multiple of 32, <= 1024.
+__device__ __forceinline__ float block_sum(float v, float* shared32) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    __syncthreads();
+    if (lane == 0) shared32[warp] = v;
+    __syncthreads();
+    int nw = blockDim.x >> 5;
+    v = lane < nw ? shared32[lane] : 0.f;
+    if (warp == 0)
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (threadIdx.x == 0) shared32[0] = v;
+    __syncthreads();
+    float r = shared32[0];
+    __syncthreads();
+    return r;
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}

@@ -1,0 +1,357 @@
+package org.xlstm.jvm.backend.cuda;
+
+import org.xlstm.jvm.backend.Ops;
+import org.xlstm.jvm.config.Activation;
+import org.xlstm.jvm.cuda.CudaContext;
+import org.xlstm.jvm.cuda.CudaKernel;
+import org.xlstm.jvm.cuda.CudaStream;
+import org.xlstm.jvm.cuda.Cublas;
+import org.xlstm.jvm.cuda.DeviceBuffer;
+import org.xlstm.jvm.tensor.Tensor;
+
+/**
+ * The CUDA backend: every {@link Ops} method as our kernels (kernels/src/*.cu) or cuBLAS, launched on one stream.
+ *
+ * <p>Activations and outputs must be device tensors ({@link DeviceTensors}). A host tensor given as an input is
+ * taken to be a parameter: it is uploaded once and the device copy kept in the tensor's backend cache, as the
+ * {@link Tensor#backendCache()} contract allows. Activations, states and every non-matrix op are float32; the
+ * {@link Precision} says how matrix products round their inputs: FP32 (exact), TF32, or BF16 (mixed precision:
+ * inputs rounded to bfloat16 — weights once, cached — with float32 accumulation and output).
+ */
+public final class CudaOps implements Ops, AutoCloseable {
+    private static final int NORM_THREADS = 256;
+
+    private final CudaContext ctx;
+    private final DeviceTensors memory;
+    private final CudaStream stream;
+    private final Cublas blas;
+    private final Precision precision;
+    private final boolean tf32;
+
+    /** How matrix products treat their float32 inputs. */
+    public enum Precision { FP32, TF32, BF16 }
+
+    /** Device copies of one parameter: float32, and bfloat16 when BF16 products asked for it. */
+    private static final class DeviceParam {
+        DeviceBuffer f32, bf16;
+    }
+
+    public CudaOps(DeviceTensors memory, Precision precision) {
+        this.memory = memory;
+        this.ctx = memory.context();
+        this.stream = new CudaStream(ctx);
+        this.blas = new Cublas(ctx, stream);
+        this.precision = precision;
+        this.tf32 = precision == Precision.TF32;
+    }
+
+    public CudaOps(DeviceTensors memory, boolean tf32) { this(memory, tf32 ? Precision.TF32 : Precision.FP32); }
+
+    @Override
+    public String name() { return "cuda-" + precision.name().toLowerCase(); }
+
+    public Precision precision() { return precision; }
+
+    public CudaStream stream() { return stream; }
+
+    public DeviceTensors memory() { return memory; }
+
+    /** Waits for everything launched so far. */
+    public void synchronize() { stream.synchronize(); }
+
+    private CudaKernel k(String module, String fn) { return ctx.kernel(module, fn); }
+
+    /** Device address of an input: device tensors as they are, host tensors (parameters) through a cached copy. */
+    private long in(Tensor t) {
+        if (t == null) return 0L;
+        if (DeviceTensors.isDevice(t)) return DeviceTensors.address(t);
+        DeviceParam p = param(t);
+        synchronized (p) {
+            if (p.f32 == null) {
+                p.f32 = ctx.allocate(t.size() * Float.BYTES);
+                ctx.copyToDevice(p.f32.ptr(), t.segment(), t.size() * Float.BYTES);
+            }
+            return p.f32.ptr();
+        }
+    }
+
+    private static DeviceParam param(Tensor t) {
+        synchronized (t) {
+            if (!(t.backendCache() instanceof DeviceParam)) t.backendCache(new DeviceParam());
+            return (DeviceParam) t.backendCache();
+        }
+    }
+
+    /** A bfloat16 device copy of a parameter (host tensor), made once. */
+    private long inBf16Param(Tensor t) {
+        DeviceParam p = param(t);
+        long f32 = in(t);
+        synchronized (p) {
+            if (p.bf16 == null) {
+                p.bf16 = ctx.allocate(t.size() * 2);
+                k("elementwise", "xlstm_f32_to_bf16").launch1d(t.size(), stream, p.bf16.ptr(), f32, t.size());
+            }
+            return p.bf16.ptr();
+        }
+    }
+
+    /** An activation rounded to bfloat16 in scratch memory; release the returned tensor after use. */
+    private Tensor toBf16(Tensor x) {
+        Tensor s = memory.allocate((int) ((x.size() + 1) / 2));
+        k("elementwise", "xlstm_f32_to_bf16").launch1d(x.size(), stream, DeviceTensors.address(s), in(x), x.size());
+        return s;
+    }
+
+    /** Device address of an output, which must be a device tensor. */
+    private static long out(Tensor t) {
+        if (!DeviceTensors.isDevice(t))
+            throw new IllegalArgumentException("CudaOps writes device tensors only; got a host " + t
+                    + " (allocate outputs with DeviceTensors)");
+        return DeviceTensors.address(t);
+    }
+
+    // ------------------------------------------------------------------ dense algebra
+
+    @Override
+    public void linear(Tensor x, Tensor weight, Tensor bias, Tensor y) {
+        int rows = x.rows(), inF = x.cols(), outF = weight.dim(0);
+        if (precision == Precision.BF16 && !DeviceTensors.isDevice(weight)) {
+            Tensor xb = toBf16(x);
+            blas.gemmEx(rows, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, inBf16Param(weight), Cublas.R_16BF,
+                    out(y), Cublas.R_32F, false, Cublas.COMPUTE_32F);
+            memory.release(xb);
+        } else {
+            blas.matmulABt(rows, outF, inF, in(x), in(weight), out(y), false, tf32);
+        }
+        if (bias != null) k("elementwise", "xlstm_add_bias_f32").launch1d(y.size(), stream, out(y), in(bias), outF, y.size());
+    }
+
+    @Override
+    public void matmul(Tensor a, Tensor b, Tensor c) {
+        blas.matmulAB(a.dim(0), b.dim(1), a.dim(1), in(a), in(b), out(c), tf32);
+    }
+
+    @Override
+    public void linearHeadwise(Tensor x, Tensor weight, Tensor bias, Tensor y) {
+        int heads = weight.dim(0), outF = weight.dim(1), inF = weight.dim(2);
+        if (precision == Precision.BF16 && !DeviceTensors.isDevice(weight)) {
+            Tensor xb = toBf16(x);
+            blas.headwiseABt(x.rows(), heads, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, inBf16Param(weight),
+                    Cublas.R_16BF, out(y), Cublas.COMPUTE_32F);
+            memory.release(xb);
+        } else {
+            blas.headwiseABt(x.rows(), heads, outF, inF, in(x), in(weight), out(y), tf32);
+        }
+        if (bias != null)
+            k("elementwise", "xlstm_add_bias_f32").launch1d(y.size(), stream, out(y), in(bias), heads * outF, y.size());
+    }
+
+    @Override
+    public void embedding(int[] tokens, Tensor table, Tensor y) {
+        Tensor ids = memory.uploadInts(tokens);
+        int d = table.dim(1);
+        k("elementwise", "xlstm_embedding_f32").launch1d((long) tokens.length * d, stream, out(y), in(table),
+                DeviceTensors.address(ids), d, (long) tokens.length * d);
+        memory.release(ids);
+    }
+
+    // ------------------------------------------------------------------ normalisation
+
+    @Override
+    public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, boolean weightIsOffset, Tensor y) {
+        k("norms", "xlstm_layernorm_f32").launch(x.rows(), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
+                in(weight), in(bias), x.cols(), eps, weightIsOffset ? 1 : 0);
+    }
+
+    @Override
+    public void rmsNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor y) {
+        k("norms", "xlstm_rmsnorm_f32").launch(x.rows(), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
+                in(weight), in(bias), x.cols(), eps);
+    }
+
+    @Override
+    public void headLayerNorm(Tensor x, int numHeads, Tensor weight, Tensor bias, float eps, boolean weightIsOffset,
+                              Tensor y) {
+        int dh = x.cols() / numHeads;
+        int threads = Math.min(NORM_THREADS, Math.max(32, (dh + 31) / 32 * 32));
+        k("norms", "xlstm_headnorm_f32").launch(x.rows(), numHeads, 1, threads, 1, 1, 0, stream, out(y), in(x),
+                in(weight), in(bias), numHeads, dh, eps, weightIsOffset ? 1 : 0);
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override
+    public void activation(Activation act, Tensor x, Tensor y) {
+        k("elementwise", "xlstm_activation_f32").launch1d(x.size(), stream, out(y), in(x), act.ordinal(), x.size());
+    }
+
+    @Override
+    public void mulActivated(Tensor x, Activation act, Tensor g, Tensor y) {
+        k("elementwise", "xlstm_mul_activated_f32").launch1d(x.size(), stream, out(y), in(x), in(g), act.ordinal(),
+                x.size());
+    }
+
+    @Override
+    public void add(Tensor a, Tensor b, Tensor y) {
+        k("elementwise", "xlstm_add_f32").launch1d(a.size(), stream, out(y), in(a), in(b), a.size());
+    }
+
+    @Override
+    public void addScaled(Tensor a, Tensor w, Tensor b, Tensor y) {
+        k("elementwise", "xlstm_add_scaled_f32").launch1d(a.size(), stream, out(y), in(a), in(w), in(b), a.cols(),
+                a.size());
+    }
+
+    @Override
+    public void softCap(Tensor x, float cap, Tensor y) {
+        k("elementwise", "xlstm_softcap_f32").launch1d(x.size(), stream, out(y), in(x), cap, x.size());
+    }
+
+    @Override
+    public void concatColumns(Tensor[] parts, Tensor y) {
+        int offset = 0;
+        for (Tensor p : parts) {
+            k("elementwise", "xlstm_copy_columns_f32").launch1d(p.size(), stream, out(y), in(p), p.cols(), y.cols(),
+                    offset, p.size());
+            offset += p.cols();
+        }
+    }
+
+    // ------------------------------------------------------------------ sequence mixing
+
+    @Override
+    public void causalConv1d(Tensor x, Tensor weight, Tensor bias, Tensor window, Tensor y) {
+        int b = x.dim(0), s = x.dim(1), f = x.dim(2), kk = weight.dim(weight.rank() - 1);
+        long win = window == null ? 0L : out(window);
+        k("conv", "xlstm_conv1d_causal_f32").launch1d(y.size(), stream, out(y), in(x), in(weight), in(bias), win, s, f,
+                kk, y.size());
+        if (window != null && kk > 1) {
+            // The new window reads the old one: build it in scratch, then copy over.
+            Tensor next = memory.allocate(window.shape());
+            long n = (long) b * (kk - 1) * f;
+            k("conv", "xlstm_conv1d_window_f32").launch1d(n, stream, out(next), win, in(x), s, f, kk, n);
+            k("elementwise", "xlstm_copy_f32").launch1d(n, stream, win, out(next), n);
+            memory.release(next);
+        }
+    }
+
+    @Override
+    public void mlstmParallel(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, float eps, Tensor h) {
+        int b = q.dim(0), nh = i.dim(2);
+        int dq = q.dim(2) / nh, dv = v.dim(2) / nh;
+        Tensor c = memory.allocate(b, nh, dq, dv), n = memory.allocate(b, nh, dq), m = memory.allocate(b, nh);
+        fill(c, 0f);
+        fill(n, 0f);
+        fill(m, Float.NEGATIVE_INFINITY);
+        mlstmChunkwise(q, k, v, i, f, c, n, m, 64, eps, h);
+        memory.release(c);
+        memory.release(n);
+        memory.release(m);
+    }
+
+    @Override
+    public void mlstmChunkwise(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c, Tensor n, Tensor m,
+                               int chunkSize, float eps, Tensor h) {
+        int b = q.dim(0), s = q.dim(1), nh = i.dim(2);
+        int dq = q.dim(2) / nh, dv = v.dim(2) / nh;
+        // The chunk only changes rounding (the forms are equal in exact arithmetic): shrink it to fit shared memory.
+        int l = Math.max(1, Math.min(chunkSize, 64));
+        while (l > 1 && chunkShared(l, dq, dv) > 200 * 1024) l /= 2;
+        int shared = chunkShared(l, dq, dv);
+        CudaKernel kernel = k("mlstm", "xlstm_mlstm_chunkwise_f32");
+        if (shared > 48 * 1024) kernel.setMaxDynamicSharedMemory(shared);
+        kernel.launch(b * nh, 1, 1, 256, 1, 1, shared, stream, in(q), in(k), in(v), in(i), in(f), out(c), out(n), out(m),
+                out(h), s, nh, dq, dv, l, eps);
+    }
+
+    private static int chunkShared(int l, int dq, int dv) {
+        return (l * (2 * dq + dv) + l * l + 3 * l) * Float.BYTES;
+    }
+
+    @Override
+    public void mlstmRecurrent(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c, Tensor n, Tensor m,
+                               float eps, Tensor h) {
+        int b = q.dim(0), s = q.dim(1), nh = i.dim(2);
+        int dq = q.dim(2) / nh, dv = v.dim(2) / nh;
+        int threads = Math.min(1024, Math.max(32, (dv + 31) / 32 * 32));
+        k("mlstm", "xlstm_mlstm_recurrent_f32").launch(b * nh, 1, 1, threads, 1, 1, 3 * dq * Float.BYTES, stream, in(q),
+                in(k), in(v), in(i), in(f), out(c), out(n), out(m), out(h), s, nh, dq, dv, eps);
+    }
+
+    @Override
+    public void slstmRecurrent(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias, Tensor h, Tensor c,
+                               Tensor n, Tensor m, Tensor y) {
+        int b = xi.dim(0), s = xi.dim(1), nh = r.dim(0), dh = r.dim(1);
+        if (dh > 1024) throw new IllegalArgumentException("sLSTM head dim " + dh + " exceeds 1024 threads per block");
+        int rBytes = dh * 4 * dh * Float.BYTES;
+        boolean useShared = rBytes + dh * Float.BYTES <= 200 * 1024;
+        int shared = (useShared ? rBytes : 0) + dh * Float.BYTES;
+        CudaKernel kernel = k("slstm", "xlstm_slstm_recurrent_f32");
+        if (shared > 48 * 1024) kernel.setMaxDynamicSharedMemory(shared);
+        kernel.launch(b * nh, 1, 1, dh, 1, 1, shared, stream, in(xi), in(xf), in(xz), in(xo), in(r), in(bias), out(h),
+                out(c), out(n), out(m), out(y), s, nh, dh, useShared ? 1 : 0);
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    /** A workspace whose chunks are device memory (freed with this backend's {@link DeviceTensors}). */
+    @Override
+    public org.xlstm.jvm.tensor.Workspace newWorkspace() {
+        return new org.xlstm.jvm.tensor.Workspace(new org.xlstm.jvm.tensor.Workspace.Memory() {
+            @Override
+            public java.lang.foreign.MemorySegment allocate(long bytes) { return memory.allocateSegment(bytes); }
+
+            @Override
+            public void zero(Tensor t) { fill(t, 0f); }
+
+            @Override
+            public void release() {}   // the chunks belong to DeviceTensors, freed when it closes
+        });
+    }
+
+    /** A zero-filled device tensor (recurrent states). */
+    @Override
+    public Tensor allocate(int... shape) {
+        Tensor t = memory.allocate(shape);
+        fill(t, 0f);
+        return t;
+    }
+
+    /** Sets every element of a device tensor. */
+    @Override
+    public void fill(Tensor t, float value) {
+        k("elementwise", "xlstm_fill_f32").launch1d(t.size(), stream, out(t), value, t.size());
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        long bytes = src.size() * Float.BYTES;
+        boolean ds = DeviceTensors.isDevice(src), dd = DeviceTensors.isDevice(dst);
+        if (ds && dd) k("elementwise", "xlstm_copy_f32").launch1d(src.size(), stream, out(dst), in(src), src.size());
+        else if (dd) {
+            stream.synchronize();
+            ctx.copyToDevice(out(dst), src.segment(), bytes);
+        } else if (ds) {
+            stream.synchronize();
+            ctx.copyToHost(dst.segment(), DeviceTensors.address(src), bytes);
+        } else dst.copyFrom(src);
+    }
+
+    /** Waits for the stream, then copies device memory to the host array. */
+    @Override
+    public void read(Tensor t, long index, float[] dst, int offset, int length) {
+        if (!DeviceTensors.isDevice(t)) {
+            Ops.super.read(t, index, dst, offset, length);
+            return;
+        }
+        stream.synchronize();
+        float[] part = ctx.downloadFloats(DeviceTensors.address(t) + index * Float.BYTES, length);
+        System.arraycopy(part, 0, dst, offset, length);
+    }
+
+    @Override
+    public void close() {
+        blas.close();
+        stream.close();
+    }
+}
