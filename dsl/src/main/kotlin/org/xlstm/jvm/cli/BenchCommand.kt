@@ -5,6 +5,8 @@ import org.xlstm.jvm.backend.cpu.CpuOps
 import org.xlstm.jvm.backend.cpu.Parallel
 import org.xlstm.jvm.model.LanguageModel
 import org.xlstm.jvm.model.Models
+import org.xlstm.jvm.model.TrainableLanguageModel
+import org.xlstm.jvm.train.TrainThroughput
 import org.xlstm.jvm.nn.Mode
 import picocli.CommandLine.Command
 import picocli.CommandLine.Model.CommandSpec
@@ -22,8 +24,9 @@ import java.util.concurrent.Callable
     name = "bench",
     mixinStandardHelpOptions = true,
     description = [
-        "Measure on the CPU: forward tokens/s (chunkwise form, BATCH × SEQ random tokens) and batch-1 generation " +
-            "tokens/s (steady-state recurrent steps with greedy argmax), each the median of several runs after " +
+        "Measure on the CPU: forward tokens/s (chunkwise form, BATCH × SEQ random tokens), batch-1 generation " +
+            "tokens/s (steady-state recurrent steps with greedy argmax) and training tokens/s (forward, backward and " +
+            "AdamW on BATCH × SEQ tokens), each the median of several runs after " +
             "warm-up. A recipe or config gets freshly initialised weights (official init, --seed); a checkpoint " +
             "folder its own.",
     ],
@@ -67,6 +70,9 @@ class BenchCommand : Callable<Int> {
         description = ["Also measure batched generation with B sequences (reported as generate_bB_tokens_per_s)."])
     var genBatch: Int = 1
 
+    @Option(names = ["--no-train"], description = ["Skip the training measurement (train_tokens_per_s)."])
+    var noTrain: Boolean = false
+
     @Option(names = ["--device"], paramLabel = "DEVICE", defaultValue = "cpu",
         description = ["cpu (default), cuda, cuda-tf32 or cuda-bf16."])
     var device: String = "cpu"
@@ -87,6 +93,8 @@ class BenchCommand : Callable<Int> {
             val forward = benchForward(it)
             val generate = benchGenerate(it, 1)
             val generateBatched = if (genBatch > 1) benchGenerate(it, genBatch) else null
+            // last: training steps change the weights (by a tiny learning rate)
+            val train = if (noTrain) null else benchTrain(it)
             val out = spec.commandLine().out
             val result = linkedMapOf<String, Any>(
                 "model" to source.name,
@@ -100,6 +108,8 @@ class BenchCommand : Callable<Int> {
                 "generate_b1_tokens_per_s" to generate,
             )
             if (generateBatched != null) result["generate_b${genBatch}_tokens_per_s"] = generateBatched
+            if (train is Double) result["train_tokens_per_s"] = train
+            else if (train is String) result["train"] = train
             if (json) {
                 out.println(ObjectMapper().writeValueAsString(result))
             } else {
@@ -112,10 +122,25 @@ class BenchCommand : Callable<Int> {
                 if (generateBatched != null)
                     out.println(String.format(Locale.ROOT, "generate   %,.0f tokens/s  (batch %d, %d steps per run, median of %d)",
                         generateBatched, genBatch, genTokens, runs))
+                if (train is Double)
+                    out.println(String.format(Locale.ROOT, "train      %,.0f tokens/s  (batch %d × %d tokens, forward + backward + AdamW, median of %d)",
+                        train, batch, seq, runs))
+                else if (train is String) out.println("train      $train")
             }
             out.flush()
         }
         return Cli.EXIT_OK
+    }
+
+    /** Training steps (zero gradients, forward, loss, backward, AdamW) on random tokens; a note when unsupported. */
+    private fun benchTrain(lm: LanguageModel): Any {
+        if (lm !is TrainableLanguageModel) return "skipped: this model has no backward pass"
+        try {
+            org.xlstm.jvm.backend.GradOps.forOps(lm.ops())
+        } catch (e: IllegalArgumentException) {
+            return "skipped: ${e.message}"
+        }
+        return TrainThroughput.tokensPerSecond(lm, batch, seq, runs, warmup, warmupSeconds, seed + 2)
     }
 
     private fun randomTokens(rows: Int, cols: Int, vocab: Int): Array<IntArray> {

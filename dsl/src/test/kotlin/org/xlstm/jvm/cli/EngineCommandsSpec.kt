@@ -97,6 +97,7 @@ class EngineCommandsSpec : FunSpec({
         val o = json.readTree(r.out)
         o["forward_tokens_per_s"].asDouble() shouldBeGreaterThan 0.0
         o["generate_b1_tokens_per_s"].asDouble() shouldBeGreaterThan 0.0
+        o["train_tokens_per_s"].asDouble() shouldBeGreaterThan 0.0
         o["batch"].asInt() shouldBe 1
     }
 })
