@@ -73,6 +73,11 @@ class BenchCommand : Callable<Int> {
     @Option(names = ["--no-train"], description = ["Skip the training measurement (train_tokens_per_s)."])
     var noTrain: Boolean = false
 
+    @Option(names = ["--micro-batches"], paramLabel = "M", defaultValue = "1",
+        description = ["Training measurement: split each batch into M micro-batches run side by side on replicas " +
+            "(default 1: every operation split over the threads instead)."])
+    var microBatches: Int = 1
+
     @Option(names = ["--device"], paramLabel = "DEVICE", defaultValue = "cpu",
         description = ["cpu (default), cuda, cuda-tf32 or cuda-bf16."])
     var device: String = "cpu"
@@ -108,7 +113,10 @@ class BenchCommand : Callable<Int> {
                 "generate_b1_tokens_per_s" to generate,
             )
             if (generateBatched != null) result["generate_b${genBatch}_tokens_per_s"] = generateBatched
-            if (train is Double) result["train_tokens_per_s"] = train
+            if (train is Double) {
+                result["train_tokens_per_s"] = train
+                result["train_micro_batches"] = microBatches
+            }
             else if (train is String) result["train"] = train
             if (json) {
                 out.println(ObjectMapper().writeValueAsString(result))
@@ -140,7 +148,8 @@ class BenchCommand : Callable<Int> {
         } catch (e: IllegalArgumentException) {
             return "skipped: ${e.message}"
         }
-        return TrainThroughput.tokensPerSecond(lm, batch, seq, runs, warmup, warmupSeconds, seed + 2)
+        if (microBatches < 1) throw CliException("--micro-batches must be at least 1; got $microBatches")
+        return TrainThroughput.tokensPerSecond(lm, batch, seq, runs, warmup, warmupSeconds, seed + 2, microBatches)
     }
 
     private fun randomTokens(rows: Int, cols: Int, vocab: Int): Array<IntArray> {

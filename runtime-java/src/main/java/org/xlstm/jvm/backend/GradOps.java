@@ -132,5 +132,14 @@ public interface GradOps {
      * none). When dLogits is not null it receives the gradient of that mean: (softmax − onehot)/count on counted
      * rows, 0 on ignored ones (dLogits may alias logits).
      */
-    double crossEntropy(Tensor logits, int[] targets, Tensor dLogits);
+    default double crossEntropy(Tensor logits, int[] targets, Tensor dLogits) {
+        return crossEntropy(logits, targets, dLogits, 0);
+    }
+
+    /**
+     * As {@link #crossEntropy(Tensor, int[], Tensor)} but the sum over counted rows is divided by {@code meanOver}
+     * (when positive) instead of their number, gradient likewise: one micro-batch's share of the mean over a whole
+     * batch.
+     */
+    double crossEntropy(Tensor logits, int[] targets, Tensor dLogits, int meanOver);
 }

@@ -679,9 +679,9 @@ public final class ReferenceGradOps implements GradOps {
     // ---------------------------------------------------------------- loss
 
     @Override
-    public double crossEntropy(Tensor logits, int[] targets, Tensor dLogits) {
+    public double crossEntropy(Tensor logits, int[] targets, Tensor dLogits, int meanOver) {
         int rows = logits.rows(), vocab = logits.cols();
-        int count = GradChecks.crossEntropy(logits, targets, dLogits);
+        int counted = GradChecks.crossEntropy(logits, targets, dLogits), count = meanOver > 0 ? meanOver : counted;
         double total = 0;
         for (int r = 0; r < rows; r++) {
             long base = (long) r * vocab;
@@ -700,6 +700,6 @@ public final class ReferenceGradOps implements GradOps {
                 for (int j = 0; j < vocab; j++)
                     wr(dLogits, base + j, (Math.exp(rd(logits, base + j) - logZ) - (j == t ? 1 : 0)) / count);
         }
-        return count == 0 ? Double.NaN : total / count;
+        return counted == 0 && meanOver <= 0 ? Double.NaN : total / count;
     }
 }

@@ -23,7 +23,22 @@ public interface TrainableLanguageModel extends LanguageModel {
      * @param inputs  token ids, row-major {@code [batch, seqLen]}
      * @param targets next-token ids, same layout
      */
-    double lossAndGradients(int[] inputs, int[] targets, int batch, int seqLen, long dropoutSeed);
+    default double lossAndGradients(int[] inputs, int[] targets, int batch, int seqLen, long dropoutSeed) {
+        return lossAndGradients(inputs, targets, batch, seqLen, dropoutSeed, 0);
+    }
+
+    /**
+     * As above, with the cross-entropy summed over the scored positions and divided by {@code meanOver} (when
+     * positive) instead of their number: this batch as one micro-batch of a larger batch with that many scored
+     * positions, so that the micro-batches' losses and gradients add up to the whole batch's.
+     */
+    double lossAndGradients(int[] inputs, int[] targets, int batch, int seqLen, long dropoutSeed, int meanOver);
+
+    /**
+     * Another instance over the same parameter tensors, with its own workspace and gradient buffers: micro-batches
+     * of one step run on replicas side by side. Closing it leaves the shared parameters alone.
+     */
+    TrainableLanguageModel replica();
 
     /** The logits of the last {@link #lossAndGradients} call {@code [batch·seqLen, V]}, valid until the next call. */
     Tensor lastLogits();

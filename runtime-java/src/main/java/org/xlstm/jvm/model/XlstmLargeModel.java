@@ -30,11 +30,13 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
     private final XlstmLargeBlockStack backbone;
     private final Linear lmHead;
     private final TrainingSupport training;
+    private final int chunkSize;
     private int[] flat;
     private Tensor lastLogits;
 
     private XlstmLargeModel(XlstmLargeConfig config, Ops ops, Arena arena, Embedding embedding,
-                            XlstmLargeBlockStack backbone, Linear lmHead, Map<String, Tensor> parameters) {
+                            XlstmLargeBlockStack backbone, Linear lmHead, Map<String, Tensor> parameters, int chunkSize) {
+        this.chunkSize = chunkSize;
         this.config = config;
         this.ops = ops;
         this.ws = ops.newWorkspace();
@@ -51,7 +53,7 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
         Embedding emb = new Embedding(params.get("embedding.weight", Init.normal(1.0), v, d));
         XlstmLargeBlockStack backbone = XlstmLargeBlockStack.load(params, c, chunkSize);
         Linear head = new Linear(params.get("lm_head.weight", Init.torchDefault(d), v, d), null);
-        return new XlstmLargeModel(c, ops, arena, emb, backbone, head, params.parameters());
+        return new XlstmLargeModel(c, ops, arena, emb, backbone, head, params.parameters(), chunkSize);
     }
 
     @Override
@@ -95,7 +97,7 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
     public void parametersChanged() { training.parametersChanged(); }
 
     @Override
-    public double lossAndGradients(int[] inputs, int[] targets, int batch, int seqLen, long dropoutSeed) {
+    public double lossAndGradients(int[] inputs, int[] targets, int batch, int seqLen, long dropoutSeed, int meanOver) {
         TrainingSupport.check(inputs, targets, batch, seqLen, config.vocabSize());
         training.beforeForward();
         ws.reset();
@@ -113,7 +115,7 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
             ops.softCap(raw, cap, logits);
         }
         lastLogits = logits;
-        double loss = tr.grad().crossEntropy(logits, targets, dLogits);
+        double loss = tr.grad().crossEntropy(logits, targets, dLogits, meanOver);
         if (cap > 0) tr.grad().softCapBackward(raw, cap, dLogits, dLogits);
         Tensor dh = ws.take(batch, seqLen, d);
         lmHead.backward(tr, st.output(), dLogits, dh, false);
@@ -122,6 +124,12 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
         embedding.backward(tr, inputs, dx);
         training.afterBackward();
         return loss;
+    }
+
+    @Override
+    public XlstmLargeModel replica() {
+        Arena own = Arena.ofShared();
+        return build(config, new ReplayParams(parameters(), own), ops, own, chunkSize);
     }
 
     @Override

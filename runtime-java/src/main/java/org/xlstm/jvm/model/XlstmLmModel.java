@@ -33,11 +33,13 @@ public final class XlstmLmModel implements TrainableLanguageModel {
     private final XlstmBlockStack stack;
     private final Linear lmHead;
     private final TrainingSupport training;
+    private final int chunkSize;
     private int[] flat;
     private Tensor lastLogits;
 
     private XlstmLmModel(XlstmConfig config, Ops ops, Arena arena, Embedding embedding, XlstmBlockStack stack, Linear lmHead,
-                         Map<String, Tensor> parameters) {
+                         Map<String, Tensor> parameters, int chunkSize) {
+        this.chunkSize = chunkSize;
         this.config = config;
         this.ops = ops;
         this.ws = ops.newWorkspace();
@@ -61,7 +63,7 @@ public final class XlstmLmModel implements TrainableLanguageModel {
         } else {
             head = new Linear(params.get("lm_head.weight", Init.smallInit(d), v, d), null);
         }
-        return new XlstmLmModel(c, ops, arena, emb, stack, head, params.parameters());
+        return new XlstmLmModel(c, ops, arena, emb, stack, head, params.parameters(), chunkSize);
     }
 
     @Override
@@ -104,7 +106,7 @@ public final class XlstmLmModel implements TrainableLanguageModel {
     public void parametersChanged() { training.parametersChanged(); }
 
     @Override
-    public double lossAndGradients(int[] inputs, int[] targets, int batch, int seqLen, long dropoutSeed) {
+    public double lossAndGradients(int[] inputs, int[] targets, int batch, int seqLen, long dropoutSeed, int meanOver) {
         TrainingSupport.check(inputs, targets, batch, seqLen, config.vocabSize());
         training.beforeForward();
         ws.reset();
@@ -119,7 +121,7 @@ public final class XlstmLmModel implements TrainableLanguageModel {
         Tensor logits = ws.take(batch, seqLen, v), dLogits = ws.take(batch, seqLen, v);
         lmHead.forward(ops, st.output(), logits);
         lastLogits = logits;
-        double loss = tr.grad().crossEntropy(logits, targets, dLogits);
+        double loss = tr.grad().crossEntropy(logits, targets, dLogits, meanOver);
         Tensor dh = ws.take(batch, seqLen, d);
         lmHead.backward(tr, st.output(), dLogits, dh, false);
         Tensor dx = ws.take(batch, seqLen, d);
@@ -128,6 +130,12 @@ public final class XlstmLmModel implements TrainableLanguageModel {
         embedding.backward(tr, inputs, dx);
         training.afterBackward();
         return loss;
+    }
+
+    @Override
+    public XlstmLmModel replica() {
+        Arena own = Arena.ofShared();
+        return build(config, new ReplayParams(parameters(), own), ops, own, chunkSize);
     }
 
     @Override

@@ -22,10 +22,13 @@ public final class Tensor {
     private final MemorySegment data;
     private final int[] shape;
     private final long size;
-    /** Backend-private derived form of this tensor (e.g. a packed weight matrix); see {@link #backendCache()}. */
-    private volatile Object backendCache;
-    /** {@link #version} when {@link #backendCache} was stored. */
-    private volatile long cacheVersion;
+    /**
+     * Backend-private derived form of this tensor (e.g. a packed weight matrix) with the {@link #version} it was
+     * made from, one immutable pair, so that threads sharing a parameter never see a new version with an old form.
+     */
+    private volatile Cached backendCache;
+
+    private record Cached(Object value, long version) {}
     /**
      * Modification counter shared by this tensor and every view or slice of the same memory: training changes
      * parameters in place, and {@link #markModified()} on any of them makes all derived forms stale.
@@ -136,12 +139,12 @@ public final class Tensor {
      * copy). Backends only cache forms of parameters; a parameter changed in place (a training step) must be
      * {@link #markModified() marked}, which empties this slot (null is returned until a new form is stored).
      */
-    public Object backendCache() { return cacheVersion == version[0] ? backendCache : null; }
-
-    public void backendCache(Object value) {
-        cacheVersion = version[0];
-        backendCache = value;
+    public Object backendCache() {
+        Cached c = backendCache;
+        return c != null && c.version == version[0] ? c.value : null;
     }
+
+    public void backendCache(Object value) { backendCache = value == null ? null : new Cached(value, version[0]); }
 
     /** The modification count of this tensor's memory (shared with its views and slices). */
     public long version() { return version[0]; }

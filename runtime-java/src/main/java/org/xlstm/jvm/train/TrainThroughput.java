@@ -19,8 +19,23 @@ public final class TrainThroughput {
      */
     public static double tokensPerSecond(TrainableLanguageModel model, int batch, int seq, int runs, int warmupSteps,
                                          double warmupSeconds, long seed) {
+        return tokensPerSecond(model, batch, seq, runs, warmupSteps, warmupSeconds, seed, 1);
+    }
+
+    /** As above with each batch split into {@code microBatches} (see {@link TrainableXlstm}). */
+    public static double tokensPerSecond(TrainableLanguageModel model, int batch, int seq, int runs, int warmupSteps,
+                                         double warmupSeconds, long seed, int microBatches) {
         if (batch < 1 || seq < 1 || runs < 1) throw new IllegalArgumentException("batch, seq and runs must be positive");
-        TrainableXlstm trainable = new TrainableXlstm(model, seed);
+        TrainableXlstm trainable = new TrainableXlstm(model, seed, microBatches);
+        try {
+            return measure(trainable, model, batch, seq, runs, warmupSteps, warmupSeconds, seed);
+        } finally {
+            trainable.closeReplicas();
+        }
+    }
+
+    private static double measure(TrainableXlstm trainable, TrainableLanguageModel model, int batch, int seq, int runs,
+                                  int warmupSteps, double warmupSeconds, long seed) {
         AdamW opt = AdamW.official(trainable.parameters(), false, 0.9, 0.999, 1e-8, 0.1);
         SplittableRandom r = new SplittableRandom(seed);
         int v = model.vocabSize();

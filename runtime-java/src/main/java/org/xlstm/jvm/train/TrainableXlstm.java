@@ -23,12 +23,29 @@ import org.xlstm.jvm.tensor.Tensor;
 public final class TrainableXlstm implements TrainableModel {
     private final TrainableLanguageModel model;
     private final List<Parameter> parameters;
+    private final int microBatches;
+    private final TrainableLanguageModel[] replicas;
     private long seed;
     private long steps;
 
     public TrainableXlstm(TrainableLanguageModel model, long seed) {
+        this(model, seed, 1);
+    }
+
+    /**
+     * @param microBatches split each batch's rows into this many micro-batches that run side by side, one per
+     *                     thread, on replicas sharing the parameters (each single-threaded inside), their gradients
+     *                     summed in a fixed order. Far fewer synchronisation points per step than splitting every
+     *                     operation over the threads. The split depends on this number only, never on the thread
+     *                     count, so results stay bit-identical on any number of threads; 1 = no split.
+     */
+    public TrainableXlstm(TrainableLanguageModel model, long seed, int microBatches) {
+        if (microBatches < 1) throw new IllegalArgumentException("micro-batches must be at least 1; got " + microBatches);
         this.model = model;
         this.seed = seed;
+        this.microBatches = microBatches;
+        this.replicas = new TrainableLanguageModel[microBatches];
+        replicas[0] = model;
         Gradients g = model.gradients();
         List<Parameter> ps = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : model.parameters().entrySet()) {
@@ -50,9 +67,61 @@ public final class TrainableXlstm implements TrainableModel {
     @Override
     public float lossAndGradients(Batch batch, TaskMetrics trainMetrics) {
         model.parametersChanged();
-        double loss = model.lossAndGradients(batch.inputs(), batch.targets(), batch.batchSize(), batch.seqLen(), dropoutSeed(steps++));
-        if (trainMetrics != null) trainMetrics.update(model.lastLogits(), batch);
+        long stepSeed = dropoutSeed(steps++);
+        int m = Math.min(microBatches, batch.batchSize()), count = batch.scoredPositions();
+        if (m <= 1 || count == 0) {
+            double loss = model.lossAndGradients(batch.inputs(), batch.targets(), batch.batchSize(), batch.seqLen(), stepSeed);
+            if (trainMetrics != null) trainMetrics.update(model.lastLogits(), batch);
+            return (float) loss;
+        }
+        Batch[] parts = split(batch, m);
+        double[] shares = new double[m];
+        for (int i = 1; i < m; i++) {
+            if (replicas[i] == null) replicas[i] = model.replica();
+            replicas[i].gradients().zero();
+        }
+        org.xlstm.jvm.backend.cpu.Parallel.forEach(m, Long.MAX_VALUE, i -> shares[i] = replicas[i].lossAndGradients(
+                parts[i].inputs(), parts[i].targets(), parts[i].batchSize(), parts[i].seqLen(), mix(stepSeed, i), count));
+        double loss = 0;
+        for (int i = 0; i < m; i++) {
+            loss += shares[i];
+            if (trainMetrics != null) trainMetrics.update(replicas[i].lastLogits(), parts[i]);
+        }
+        Map<String, Tensor> total = model.gradients().all();
+        for (int i = 1; i < m; i++)
+            for (Map.Entry<String, Tensor> e : replicas[i].gradients().all().entrySet()) {
+                Tensor t = total.get(e.getKey());
+                model.ops().add(t, e.getValue(), t);
+            }
         return (float) loss;
+    }
+
+    /** Rows split into m contiguous parts, sizes differing by at most one. */
+    private static Batch[] split(Batch b, int m) {
+        Batch[] out = new Batch[m];
+        int s = b.seqLen(), base = b.batchSize() / m, extra = b.batchSize() % m, r0 = 0;
+        for (int i = 0; i < m; i++) {
+            int rows = base + (i < extra ? 1 : 0);
+            out[i] = new Batch(java.util.Arrays.copyOfRange(b.inputs(), r0 * s, (r0 + rows) * s),
+                    java.util.Arrays.copyOfRange(b.targets(), r0 * s, (r0 + rows) * s), rows, s);
+            r0 += rows;
+        }
+        return out;
+    }
+
+    private static long mix(long a, long b) {
+        long z = a + (b + 1) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        return z ^ (z >>> 31);
+    }
+
+    /** Closes the replicas (the model itself belongs to the caller). */
+    public void closeReplicas() {
+        for (int i = 1; i < replicas.length; i++)
+            if (replicas[i] != null) {
+                replicas[i].close();
+                replicas[i] = null;
+            }
     }
 
     @Override

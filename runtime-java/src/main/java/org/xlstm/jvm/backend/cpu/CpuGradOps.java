@@ -284,8 +284,8 @@ public final class CpuGradOps implements GradOps {
     // ---------------------------------------------------------------- loss
 
     @Override
-    public double crossEntropy(Tensor logits, int[] targets, Tensor dLogits) {
-        int count = GradChecks.crossEntropy(logits, targets, dLogits);
+    public double crossEntropy(Tensor logits, int[] targets, Tensor dLogits, int meanOver) {
+        int counted = GradChecks.crossEntropy(logits, targets, dLogits), count = meanOver > 0 ? meanOver : counted;
         int rows = logits.rows(), vocab = logits.cols();
         MemorySegment ls = logits.segment(), ds = seg(dLogits);
         double[] perRow = GradScratch.sharedDoubles(0, rows);
@@ -328,6 +328,6 @@ public final class CpuGradOps implements GradOps {
         });
         double total = 0;
         for (int r = 0; r < rows; r++) total += perRow[r];
-        return count == 0 ? Double.NaN : total / count;
+        return counted == 0 && meanOver <= 0 ? Double.NaN : total / count;
     }
 }
