@@ -15,7 +15,7 @@ recipe {
     }
     training {
         task = "parity"
-        steps = 1000
+        steps = 1500
         batchSize = 64
         lr = 3e-3
         warmupSteps = 100

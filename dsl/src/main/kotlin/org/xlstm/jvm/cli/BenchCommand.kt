@@ -99,7 +99,7 @@ class BenchCommand : Callable<Int> {
             val generate = benchGenerate(it, 1)
             val generateBatched = if (genBatch > 1) benchGenerate(it, genBatch) else null
             // last: training steps change the weights (by a tiny learning rate)
-            val train = if (noTrain) null else benchTrain(it)
+            val train = if (noTrain || !it.ops().supportsTraining()) null else benchTrain(it)
             val out = spec.commandLine().out
             val result = linkedMapOf<String, Any>(
                 "model" to source.name,

@@ -126,6 +126,9 @@ public interface Ops {
     void slstmRecurrent(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias,
                         Tensor h, Tensor c, Tensor n, Tensor m, Tensor y);
 
+    /** Whether models on this backend can train (backward passes); the CUDA backend cannot yet. */
+    default boolean supportsTraining() { return true; }
+
     // ---------------------------------------------------------------- memory (defaults: host memory)
 
     /** Scratch memory for one model instance's activations, in the memory this backend computes in. */

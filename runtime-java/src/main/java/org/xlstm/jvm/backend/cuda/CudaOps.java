@@ -52,6 +52,10 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     public Precision precision() { return precision; }
 
+    /** No backward kernels yet: training runs on the CPU backend. */
+    @Override
+    public boolean supportsTraining() { return false; }
+
     public CudaStream stream() { return stream; }
 
     public DeviceTensors memory() { return memory; }
