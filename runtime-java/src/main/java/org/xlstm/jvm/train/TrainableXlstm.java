@@ -79,6 +79,8 @@ public final class TrainableXlstm implements TrainableModel {
         for (int i = 1; i < m; i++) {
             if (replicas[i] == null) replicas[i] = model.replica();
             replicas[i].gradients().zero();
+            // done here, before the threads start: no replica then marks the shared parameters while another computes
+            replicas[i].parametersChanged();
         }
         org.xlstm.jvm.backend.cpu.Parallel.forEach(m, Long.MAX_VALUE, i -> shares[i] = replicas[i].lossAndGradients(
                 parts[i].inputs(), parts[i].targets(), parts[i].batchSize(), parts[i].seqLen(), mix(stepSeed, i), count));

@@ -108,6 +108,7 @@ public final class FiniteDifferences {
             assertTrue(err <= tol * fdNorm + 3 * uncNorm, what + ", d/d" + names.get(t) + ": error " + err
                     + " > " + tol + "·" + fdNorm + " + 3·" + uncNorm + ":" + detail);
         }
+        if (Boolean.getBoolean("xlstm.fdReport")) System.out.printf("FD %-40s worst relative error %.2e%n", what, worst);
         return worst;
     }
 
