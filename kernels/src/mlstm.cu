@@ -160,3 +160,157 @@ extern "C" __global__ void xlstm_mlstm_chunkwise_f32(
     __syncthreads();
     if (threadIdx.x == 0) m[blockIdx.x] = s_mprev;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Chunk-parallel form in two launches, for when batch × heads alone cannot fill the GPU:
+//   1. xlstm_mlstm_chunk_states_f32, one block per (batch, head), walks the chunks and records the state *before*
+//      each chunk (Cs, ns, ms: [B·NH, NC, ...]); it leaves the final state in (C, n, m) as the one-launch kernel does.
+//   2. xlstm_mlstm_chunk_outputs_f32, one block per (batch, head, chunk), computes that chunk's outputs from its
+//      recorded state, all chunks at once.
+// The arithmetic per element is the one-launch kernel's, in the same order, so results are identical.
+
+extern "C" __global__ void xlstm_mlstm_chunk_states_f32(
+    const float* __restrict__ k, const float* __restrict__ v, const float* __restrict__ ig,
+    const float* __restrict__ fg, float* __restrict__ C, float* __restrict__ n, float* __restrict__ m,
+    float* __restrict__ Cs, float* __restrict__ ns, float* __restrict__ ms, int S, int NH, int DQ, int DV, int L) {
+    extern __shared__ float sh[];
+    float* sk = sh;                   // L x DQ, scaled
+    float* sv = sk + L * DQ;          // L x DV
+    float* sb = sv + L * DV;          // L
+    float* si = sb + L;               // L
+    float* sw = si + L;               // L
+    __shared__ float s_mprev, s_mnew, s_decay;
+    const int b = blockIdx.x / NH, hd = blockIdx.x % NH;
+    const int NC = (S + L - 1) / L;
+    float* Cb = C + (int64_t)blockIdx.x * DQ * DV;
+    float* nb = n + (int64_t)blockIdx.x * DQ;
+    const float kscale = rsqrtf((float)DQ);
+    if (threadIdx.x == 0) s_mprev = m[blockIdx.x];
+    for (int c = 0; c < NC; c++) {
+        const int t0 = c * L, len = min(L, S - t0);
+        __syncthreads();
+        // record the state before this chunk
+        float* Cc = Cs + ((int64_t)blockIdx.x * NC + c) * DQ * DV;
+        float* nc = ns + ((int64_t)blockIdx.x * NC + c) * DQ;
+        for (int e = threadIdx.x; e < DQ * DV; e += blockDim.x) Cc[e] = Cb[e];
+        for (int i = threadIdx.x; i < DQ; i += blockDim.x) nc[i] = nb[i];
+        if (threadIdx.x == 0) ms[(int64_t)blockIdx.x * NC + c] = s_mprev;
+        for (int e = threadIdx.x; e < len * DQ; e += blockDim.x) {
+            int t = e / DQ, i = e % DQ;
+            sk[e] = k[((int64_t)b * S + t0 + t) * NH * DQ + hd * DQ + i] * kscale;
+        }
+        for (int e = threadIdx.x; e < len * DV; e += blockDim.x) {
+            int t = e / DV, j = e % DV;
+            sv[e] = v[((int64_t)b * S + t0 + t) * NH * DV + hd * DV + j];
+        }
+        if (threadIdx.x == 0) {
+            float acc = 0.f;
+            for (int t = 0; t < len; t++) {
+                int64_t r = ((int64_t)b * S + t0 + t) * NH + hd;
+                acc += log_sigmoid(fg[r]);
+                sb[t] = acc;
+                si[t] = ig[r];
+            }
+            float bl = sb[len - 1], mn = bl + s_mprev;
+            for (int s = 0; s < len; s++) mn = fmaxf(mn, bl - sb[s] + si[s]);
+            s_mnew = mn;
+            s_decay = expf(bl + s_mprev - mn);
+        }
+        __syncthreads();
+        const float mnew = s_mnew, decay = s_decay, bl = sb[len - 1];
+        for (int s = threadIdx.x; s < len; s += blockDim.x) sw[s] = expf(bl - sb[s] + si[s] - mnew);
+        __syncthreads();
+        for (int e = threadIdx.x; e < DQ * DV; e += blockDim.x) {
+            int i = e / DV, j = e % DV;
+            float cc = decay == 0.f ? 0.f : decay * Cb[e];
+            for (int s = 0; s < len; s++) cc = fmaf(sw[s] * sk[s * DQ + i], sv[s * DV + j], cc);
+            Cb[e] = cc;
+        }
+        for (int i = threadIdx.x; i < DQ; i += blockDim.x) {
+            float cc = decay == 0.f ? 0.f : decay * nb[i];
+            for (int s = 0; s < len; s++) cc = fmaf(sw[s], sk[s * DQ + i], cc);
+            nb[i] = cc;
+        }
+        if (threadIdx.x == 0) s_mprev = mnew;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) m[blockIdx.x] = s_mprev;
+}
+
+// Dynamic shared memory: L*(2*DQ + DV) + L*L + 3*L floats. Grid (B·NH, NC).
+extern "C" __global__ void xlstm_mlstm_chunk_outputs_f32(
+    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+    const float* __restrict__ ig, const float* __restrict__ fg, const float* __restrict__ Cs,
+    const float* __restrict__ ns, const float* __restrict__ ms, float* __restrict__ h, int S, int NH, int DQ, int DV,
+    int L, float eps) {
+    extern __shared__ float sh[];
+    float* sq = sh;
+    float* sk = sq + L * DQ;
+    float* sv = sk + L * DQ;
+    float* sw = sv + L * DV;
+    float* sb = sw + L * L;
+    float* si = sb + L;
+    float* sm = si + L;
+    const int b = blockIdx.x / NH, hd = blockIdx.x % NH, c = blockIdx.y;
+    const int NC = gridDim.y;
+    const int t0 = c * L, len = min(L, S - t0);
+    const float* Cb = Cs + ((int64_t)blockIdx.x * NC + c) * DQ * DV;
+    const float* nb = ns + ((int64_t)blockIdx.x * NC + c) * DQ;
+    const float mprev = ms[(int64_t)blockIdx.x * NC + c];
+    const float kscale = rsqrtf((float)DQ);
+    for (int e = threadIdx.x; e < len * DQ; e += blockDim.x) {
+        int t = e / DQ, i = e % DQ;
+        int64_t src = ((int64_t)b * S + t0 + t) * NH * DQ + hd * DQ + i;
+        sq[e] = q[src];
+        sk[e] = k[src] * kscale;
+    }
+    for (int e = threadIdx.x; e < len * DV; e += blockDim.x) {
+        int t = e / DV, j = e % DV;
+        sv[e] = v[((int64_t)b * S + t0 + t) * NH * DV + hd * DV + j];
+    }
+    if (threadIdx.x == 0) {
+        float acc = 0.f;
+        for (int t = 0; t < len; t++) {
+            int64_t r = ((int64_t)b * S + t0 + t) * NH + hd;
+            acc += log_sigmoid(fg[r]);
+            sb[t] = acc;
+            si[t] = ig[r];
+        }
+    }
+    __syncthreads();
+    for (int t = threadIdx.x; t < len; t += blockDim.x) {
+        float mt = sb[t] + mprev;
+        for (int s = 0; s <= t; s++) mt = fmaxf(mt, sb[t] - sb[s] + si[s]);
+        sm[t] = mt;
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < len * len; e += blockDim.x) {
+        int t = e / len, s = e % len;
+        float w = 0.f;
+        if (s <= t) {
+            float dot = 0.f;
+            for (int i = 0; i < DQ; i++) dot = fmaf(sq[t * DQ + i], sk[s * DQ + i], dot);
+            w = dot * expf(sb[t] - sb[s] + si[s] - sm[t]);
+        }
+        sw[t * L + s] = w;
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < len * DV; e += blockDim.x) {
+        int t = e / DV, j = e % DV;
+        float a = expf(sb[t] + mprev - sm[t]);
+        float num = 0.f, qn = 0.f;
+        if (a != 0.f) {
+            for (int i = 0; i < DQ; i++) {
+                num = fmaf(sq[t * DQ + i], Cb[(int64_t)i * DV + j], num);
+                qn = fmaf(sq[t * DQ + i], nb[i], qn);
+            }
+            num *= a;
+            qn *= a;
+        }
+        for (int s = 0; s <= t; s++) {
+            num = fmaf(sw[t * L + s], sv[s * DV + j], num);
+            qn += sw[t * L + s];
+        }
+        h[((int64_t)b * S + t0 + t) * NH * DV + hd * DV + j] = num / (fmaxf(fabsf(qn), expf(-sm[t])) + eps);
+    }
+}

@@ -262,10 +262,38 @@ public final class CudaOps implements Ops, AutoCloseable {
         int l = Math.max(1, Math.min(chunkSize, 64));
         while (l > 1 && chunkShared(l, dq, dv) > 200 * 1024) l /= 2;
         int shared = chunkShared(l, dq, dv);
+        int chunks = (s + l - 1) / l;
+        long stateBytes = (long) b * nh * chunks * ((long) dq * dv + dq + 1) * Float.BYTES;
+        // One block per (batch, head) leaves most of the GPU idle when batch × heads is small: then record the state
+        // before each chunk in one pass and compute every chunk's outputs at once in a second.
+        if (chunks > 1 && b * nh < 2 * multiprocessors() && stateBytes <= (256L << 20)) {
+            Tensor cs = memory.allocate(b * nh * chunks, dq * dv), ns = memory.allocate(b * nh * chunks, dq),
+                    ms = memory.allocate(b * nh * chunks);
+            int stateShared = (l * (dq + dv) + 3 * l) * Float.BYTES;
+            CudaKernel states = k("mlstm", "xlstm_mlstm_chunk_states_f32");
+            if (stateShared > 48 * 1024) states.setMaxDynamicSharedMemory(stateShared);
+            states.launch(b * nh, 1, 1, 256, 1, 1, stateShared, stream, in(k), in(v), in(i), in(f), out(c), out(n), out(m),
+                    out(cs), out(ns), out(ms), s, nh, dq, dv, l);
+            CudaKernel outputs = k("mlstm", "xlstm_mlstm_chunk_outputs_f32");
+            if (shared > 48 * 1024) outputs.setMaxDynamicSharedMemory(shared);
+            outputs.launch(b * nh, chunks, 1, 256, 1, 1, shared, stream, in(q), in(k), in(v), in(i), in(f), out(cs), out(ns),
+                    out(ms), out(h), s, nh, dq, dv, l, eps);
+            memory.release(cs);
+            memory.release(ns);
+            memory.release(ms);
+            return;
+        }
         CudaKernel kernel = k("mlstm", "xlstm_mlstm_chunkwise_f32");
         if (shared > 48 * 1024) kernel.setMaxDynamicSharedMemory(shared);
         kernel.launch(b * nh, 1, 1, 256, 1, 1, shared, stream, in(q), in(k), in(v), in(i), in(f), out(c), out(n), out(m),
                 out(h), s, nh, dq, dv, l, eps);
+    }
+
+    private int multiprocessors = -1;
+
+    private int multiprocessors() {
+        if (multiprocessors < 0) multiprocessors = ctx.multiprocessorCount();
+        return multiprocessors;
     }
 
     private static int chunkShared(int l, int dq, int dv) {
