@@ -266,7 +266,7 @@ public final class CudaOps implements Ops, AutoCloseable {
         long stateBytes = (long) b * nh * chunks * ((long) dq * dv + dq + 1) * Float.BYTES;
         // One block per (batch, head) leaves most of the GPU idle when batch × heads is small: then record the state
         // before each chunk in one pass and compute every chunk's outputs at once in a second.
-        if (chunks > 1 && b * nh < 2 * multiprocessors() && stateBytes <= (256L << 20)) {
+        if (chunks > 1 && b * nh < 2 * multiprocessors() && stateBytes <= stateBudget()) {
             Tensor cs = memory.allocate(b * nh * chunks, dq * dv), ns = memory.allocate(b * nh * chunks, dq),
                     ms = memory.allocate(b * nh * chunks);
             int stateShared = (l * (dq + dv) + 3 * l) * Float.BYTES;
@@ -290,6 +290,13 @@ public final class CudaOps implements Ops, AutoCloseable {
     }
 
     private int multiprocessors = -1;
+    private long stateBudget = -1;
+
+    /** Scratch the chunk-parallel mLSTM may take for its per-chunk states: a quarter of the free device memory. */
+    private long stateBudget() {
+        if (stateBudget < 0) stateBudget = ctx.memoryInfo()[0] / 4;
+        return stateBudget;
+    }
 
     private int multiprocessors() {
         if (multiprocessors < 0) multiprocessors = ctx.multiprocessorCount();
