@@ -98,8 +98,16 @@ public final class Cublas implements AutoCloseable {
     public void gemmEx(int m, int n, int k, long a, int aType, long b, int bType, long c, int cType, boolean accumulate,
                        int computeType) {
         ctx.bind();
-        check("cublasGemmEx(m=" + m + ", n=" + n + ", k=" + k + ")", call(handles().gemmEx(), handle, OP_T, OP_N, n, m, k,
-                one, b, bType, k, a, aType, k, accumulate ? one : zero, c, cType, n, computeType, GEMM_DEFAULT));
+        MemorySegment beta = accumulate ? one : zero;
+        int rc;
+        try {
+            // exact invocation: the decode step makes hundreds of these calls per token
+            rc = (int) handles().gemmEx().invokeExact(handle, OP_T, OP_N, n, m, k, one, b, bType, k, a, aType, k, beta, c,
+                    cType, n, computeType, GEMM_DEFAULT);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cuBLAS call failed: " + t, t);
+        }
+        if (rc != 0) check("cublasGemmEx(m=" + m + ", n=" + n + ", k=" + k + ")", rc);
     }
 
     /** C[M,N] = A[M,K]·B[K,N] (plain row-major product), float32. */
@@ -123,10 +131,16 @@ public final class Cublas implements AutoCloseable {
     public void headwiseABt(int rows, int heads, int out, int in, long x, int xType, long w, int wType, long y,
                             int computeType) {
         ctx.bind();
-        check("cublasGemmStridedBatchedEx headwise(rows=" + rows + ", heads=" + heads + ", out=" + out + ", in=" + in + ")",
-                call(handles().gemmStridedBatchedEx(), handle, OP_T, OP_N, out, rows, in, one, w, wType, in,
-                        (long) out * in, x, xType, heads * in, (long) in, zero, y, R_32F, heads * out, (long) out, heads,
-                        computeType, GEMM_DEFAULT));
+        int rc;
+        try {
+            rc = (int) handles().gemmStridedBatchedEx().invokeExact(handle, OP_T, OP_N, out, rows, in, one, w, wType, in,
+                    (long) out * in, x, xType, heads * in, (long) in, zero, y, R_32F, heads * out, (long) out, heads,
+                    computeType, GEMM_DEFAULT);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cuBLAS call failed: " + t, t);
+        }
+        if (rc != 0)
+            check("cublasGemmStridedBatchedEx headwise(rows=" + rows + ", heads=" + heads + ", out=" + out + ", in=" + in + ")", rc);
     }
 
     @Override
