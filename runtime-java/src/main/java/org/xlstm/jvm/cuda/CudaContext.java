@@ -146,6 +146,16 @@ public final class CudaContext implements AutoCloseable {
         cu.check("cuMemFree", cu.cuMemFree, ptr);
     }
 
+    /**
+     * Host → device, ordered on {@code stream}: use this for memory a queued kernel may have just released to the
+     * caching allocator (a synchronous copy would overwrite it before that kernel ran). The host bytes are staged
+     * before this returns, so {@code src} may be freed afterwards.
+     */
+    public void copyToDevice(long dst, MemorySegment src, long bytes, CudaStream stream) {
+        bind();
+        cu.check("cuMemcpyHtoDAsync of " + bytes + " bytes", cu.cuMemcpyHtoDAsync, dst, src, bytes, stream.handle());
+    }
+
     public void copyToDevice(long dst, MemorySegment src, long bytes) {
         bind();
         cu.check("cuMemcpyHtoD of " + bytes + " bytes", cu.cuMemcpyHtoD, dst, src, bytes);

@@ -73,7 +73,7 @@ public final class CudaOps implements Ops, AutoCloseable {
         synchronized (p) {
             if (p.f32 == null) {
                 p.f32 = ctx.allocate(t.size() * Float.BYTES);
-                ctx.copyToDevice(p.f32.ptr(), t.segment(), t.size() * Float.BYTES);
+                ctx.copyToDevice(p.f32.ptr(), t.segment(), t.size() * Float.BYTES, stream);
             }
             return p.f32.ptr();
         }
@@ -152,7 +152,7 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     @Override
     public void embedding(int[] tokens, Tensor table, Tensor y) {
-        Tensor ids = memory.uploadInts(tokens);
+        Tensor ids = memory.uploadInts(tokens, stream);
         int d = table.dim(1);
         k("elementwise", "xlstm_embedding_f32").launch1d((long) tokens.length * d, stream, out(y), in(table),
                 DeviceTensors.address(ids), d, (long) tokens.length * d);

@@ -66,6 +66,8 @@ public final class DeviceTensors implements AutoCloseable {
     /** A device copy of a host tensor. */
     public Tensor upload(Tensor host) {
         Tensor d = allocate(host.shape());
+        // The block may have been released by a kernel still queued on some stream: let everything finish first.
+        ctx.synchronize();
         ctx.copyToDevice(address(d), host.segment(), host.size() * Float.BYTES);
         return d;
     }
@@ -73,6 +75,7 @@ public final class DeviceTensors implements AutoCloseable {
     /** Copies a device tensor into a new host tensor allocated in {@code arena}. */
     public Tensor download(Tensor device, Arena arena) {
         Tensor h = Tensor.allocate(arena, device.shape());
+        ctx.synchronize();   // the copy must see every queued write
         ctx.copyToHost(h.segment(), address(device), device.size() * Float.BYTES);
         return h;
     }
@@ -102,12 +105,12 @@ public final class DeviceTensors implements AutoCloseable {
     }
 
     /** Host float array → device tensor, for small inputs such as token ids turned into floats. */
-    Tensor uploadInts(int[] v) {
+    Tensor uploadInts(int[] v, org.xlstm.jvm.cuda.CudaStream stream) {
         Tensor d = allocate(v.length);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(ValueLayout.JAVA_INT, Math.max(1, v.length));
             MemorySegment.copy(v, 0, s, ValueLayout.JAVA_INT, 0, v.length);
-            ctx.copyToDevice(address(d), s, (long) v.length * Integer.BYTES);
+            ctx.copyToDevice(address(d), s, (long) v.length * Integer.BYTES, stream);
         }
         return d;
     }
