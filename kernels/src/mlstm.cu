@@ -52,189 +52,174 @@ extern "C" __global__ void xlstm_mlstm_recurrent_f32(
     if (threadIdx.x == 0) m[blockIdx.x] = mprev;
 }
 
-// Chunkwise form: within a chunk of L steps the parallel form, between chunks the recurrence on (C, n, m).
-// Any S (the last chunk may be shorter). Starting from m = -inf with C = n = 0 gives the parallel form.
+// ---------------------------------------------------------------------------------------------------------------
+// Chunkwise form: within a chunk of L steps the parallel form, between chunks the recurrence on (C, n, m). Any S
+// (the last chunk may be shorter). Starting from m = -inf with C = n = 0 gives the parallel form. Three kernels share
+// the per-chunk steps below, so their arithmetic is the same, in the same order:
+//   xlstm_mlstm_chunkwise_f32      one block per (batch, head) walks every chunk: outputs, then state update;
+//   xlstm_mlstm_chunk_states_f32   one block per (batch, head) only records the state before each chunk
+//                                  (Cs, ns, ms: [B·NH, NC, ...]) and leaves the final state in (C, n, m);
+//   xlstm_mlstm_chunk_outputs_f32  one block per (batch, head, chunk) computes that chunk's outputs from its
+//                                  recorded state, all chunks at once (when batch × heads alone cannot fill the GPU).
+
+/** Shared-memory layout of one chunk; q and the score matrix are only used where outputs are computed. */
+struct Chunk {
+    float *q, *k, *v, *w, *b, *i, *m;   // L×DQ, L×DQ (k/√DQ), L×DV, L×L scores, L cum. log forget, L input gates, L m_t
+    __device__ Chunk(float* sh, int L, int DQ, int DV, bool withQ) {
+        q = sh;
+        k = q + (withQ ? L * DQ : 0);
+        v = k + L * DQ;
+        w = v + L * DV;
+        b = w + (withQ ? L * L : L);
+        i = b + L;
+        m = i + L;
+    }
+};
+
+/** Loads steps [t0, t0 + len) of one (batch, head) into shared memory; ends with a barrier. */
+__device__ void load_chunk(const Chunk& c, const float* q, const float* k, const float* v, const float* ig,
+                           const float* fg, int b, int hd, int t0, int len, int S, int NH, int DQ, int DV) {
+    const float kscale = rsqrtf((float)DQ);
+    for (int e = threadIdx.x; e < len * DQ; e += blockDim.x) {
+        int t = e / DQ, i = e % DQ;
+        int64_t src = ((int64_t)b * S + t0 + t) * NH * DQ + hd * DQ + i;
+        if (q != nullptr) c.q[e] = q[src];
+        c.k[e] = k[src] * kscale;
+    }
+    for (int e = threadIdx.x; e < len * DV; e += blockDim.x) {
+        int t = e / DV, j = e % DV;
+        c.v[e] = v[((int64_t)b * S + t0 + t) * NH * DV + hd * DV + j];
+    }
+    if (threadIdx.x == 0) {
+        float acc = 0.f;
+        for (int t = 0; t < len; t++) {
+            int64_t r = ((int64_t)b * S + t0 + t) * NH + hd;
+            acc += log_sigmoid(fg[r]);
+            c.b[t] = acc;
+            c.i[t] = ig[r];
+        }
+    }
+    __syncthreads();
+}
+
+/** Outputs h of the loaded chunk from the state (Cb, nb, mprev) before it; ends with a barrier. */
+__device__ void chunk_outputs(const Chunk& c, const float* Cb, const float* nb, float mprev, float* h, int b, int hd,
+                              int t0, int len, int S, int NH, int DQ, int DV, int L, float eps) {
+    for (int t = threadIdx.x; t < len; t += blockDim.x) {
+        float mt = c.b[t] + mprev;
+        for (int s = 0; s <= t; s++) mt = fmaxf(mt, c.b[t] - c.b[s] + c.i[s]);
+        c.m[t] = mt;
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < len * len; e += blockDim.x) {
+        int t = e / len, s = e % len;
+        float w = 0.f;
+        if (s <= t) {
+            float dot = 0.f;
+            for (int i = 0; i < DQ; i++) dot = fmaf(c.q[t * DQ + i], c.k[s * DQ + i], dot);
+            w = dot * expf(c.b[t] - c.b[s] + c.i[s] - c.m[t]);
+        }
+        c.w[t * L + s] = w;
+    }
+    __syncthreads();
+    // inter-chunk part through the carried state, intra-chunk part through the scores
+    for (int e = threadIdx.x; e < len * DV; e += blockDim.x) {
+        int t = e / DV, j = e % DV;
+        float a = expf(c.b[t] + mprev - c.m[t]);   // 0 when mprev = -inf
+        float num = 0.f, qn = 0.f;
+        if (a != 0.f) {
+            for (int i = 0; i < DQ; i++) {
+                num = fmaf(c.q[t * DQ + i], Cb[(int64_t)i * DV + j], num);
+                qn = fmaf(c.q[t * DQ + i], nb[i], qn);
+            }
+            num *= a;
+            qn *= a;
+        }
+        for (int s = 0; s <= t; s++) {
+            num = fmaf(c.w[t * L + s], c.v[s * DV + j], num);
+            qn += c.w[t * L + s];
+        }
+        h[((int64_t)b * S + t0 + t) * NH * DV + hd * DV + j] = num / (fmaxf(fabsf(qn), expf(-c.m[t])) + eps);
+    }
+    __syncthreads();
+}
+
+/**
+ * The state after the loaded chunk: m' = max(bL + m, max_s(bL - b_s + i_s)), C' = e^(bL + m - m')·C + Σ_s
+ * e^(bL - b_s + i_s - m')·k_s v_sᵀ (n likewise). Uses c.w[0..len) as scratch. Returns m'; ends with a barrier.
+ */
+__device__ float chunk_state_update(const Chunk& c, float* Cb, float* nb, float mprev, int len, int DQ, int DV,
+                                    float* s_mnew, float* s_decay) {
+    if (threadIdx.x == 0) {
+        float bl = c.b[len - 1], mn = bl + mprev;
+        for (int s = 0; s < len; s++) mn = fmaxf(mn, bl - c.b[s] + c.i[s]);
+        *s_mnew = mn;
+        *s_decay = expf(bl + mprev - mn);
+    }
+    __syncthreads();
+    const float mnew = *s_mnew, decay = *s_decay, bl = c.b[len - 1];
+    for (int s = threadIdx.x; s < len; s += blockDim.x) c.w[s] = expf(bl - c.b[s] + c.i[s] - mnew);
+    __syncthreads();
+    for (int e = threadIdx.x; e < DQ * DV; e += blockDim.x) {
+        int i = e / DV, j = e % DV;
+        float cc = decay == 0.f ? 0.f : decay * Cb[e];
+        for (int s = 0; s < len; s++) cc = fmaf(c.w[s] * c.k[s * DQ + i], c.v[s * DV + j], cc);
+        Cb[e] = cc;
+    }
+    for (int i = threadIdx.x; i < DQ; i += blockDim.x) {
+        float cc = decay == 0.f ? 0.f : decay * nb[i];
+        for (int s = 0; s < len; s++) cc = fmaf(c.w[s], c.k[s * DQ + i], cc);
+        nb[i] = cc;
+    }
+    __syncthreads();
+    return mnew;
+}
+
 // Dynamic shared memory: L*(2*DQ + DV) + L*L + 3*L floats (the caller picks L to fit).
 extern "C" __global__ void xlstm_mlstm_chunkwise_f32(
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ ig, const float* __restrict__ fg, float* __restrict__ C, float* __restrict__ n,
     float* __restrict__ m, float* __restrict__ h, int S, int NH, int DQ, int DV, int L, float eps) {
     extern __shared__ float sh[];
-    float* sq = sh;                   // L x DQ
-    float* sk = sq + L * DQ;          // L x DQ, scaled by 1/sqrt(DQ)
-    float* sv = sk + L * DQ;          // L x DV
-    float* sw = sv + L * DV;          // L x L: scores (q_t . k_s) * exp(b_t - b_s + i_s - m_t)
-    float* sb = sw + L * L;           // L: cumulative log forget inside the chunk
-    float* si = sb + L;               // L: input gate pre-activations
-    float* sm = si + L;               // L: row stabiliser m_t
-    __shared__ float s_mprev, s_mnew, s_decay;
+    __shared__ float s_mnew, s_decay;
+    const Chunk c(sh, L, DQ, DV, true);
     const int b = blockIdx.x / NH, hd = blockIdx.x % NH;
     float* Cb = C + (int64_t)blockIdx.x * DQ * DV;
     float* nb = n + (int64_t)blockIdx.x * DQ;
-    const float kscale = rsqrtf((float)DQ);
-    if (threadIdx.x == 0) s_mprev = m[blockIdx.x];
+    float mprev = m[blockIdx.x];
     for (int t0 = 0; t0 < S; t0 += L) {
         const int len = min(L, S - t0);
-        __syncthreads();
-        for (int e = threadIdx.x; e < len * DQ; e += blockDim.x) {
-            int t = e / DQ, i = e % DQ;
-            int64_t src = ((int64_t)b * S + t0 + t) * NH * DQ + hd * DQ + i;
-            sq[e] = q[src];
-            sk[e] = k[src] * kscale;
-        }
-        for (int e = threadIdx.x; e < len * DV; e += blockDim.x) {
-            int t = e / DV, j = e % DV;
-            sv[e] = v[((int64_t)b * S + t0 + t) * NH * DV + hd * DV + j];
-        }
-        if (threadIdx.x == 0) {
-            float acc = 0.f;
-            for (int t = 0; t < len; t++) {
-                int64_t r = ((int64_t)b * S + t0 + t) * NH + hd;
-                acc += log_sigmoid(fg[r]);
-                sb[t] = acc;
-                si[t] = ig[r];
-            }
-        }
-        __syncthreads();
-        const float mprev = s_mprev;
-        for (int t = threadIdx.x; t < len; t += blockDim.x) {
-            float mt = sb[t] + mprev;
-            for (int s = 0; s <= t; s++) mt = fmaxf(mt, sb[t] - sb[s] + si[s]);
-            sm[t] = mt;
-        }
-        __syncthreads();
-        for (int e = threadIdx.x; e < len * len; e += blockDim.x) {
-            int t = e / len, s = e % len;
-            float w = 0.f;
-            if (s <= t) {
-                float dot = 0.f;
-                for (int i = 0; i < DQ; i++) dot = fmaf(sq[t * DQ + i], sk[s * DQ + i], dot);
-                w = dot * expf(sb[t] - sb[s] + si[s] - sm[t]);
-            }
-            sw[t * L + s] = w;
-        }
-        __syncthreads();
-        // Outputs: inter-chunk part through the carried state, intra-chunk part through the scores.
-        for (int e = threadIdx.x; e < len * DV; e += blockDim.x) {
-            int t = e / DV, j = e % DV;
-            float a = expf(sb[t] + mprev - sm[t]);   // 0 when mprev = -inf
-            float num = 0.f, qn = 0.f;
-            if (a != 0.f) {
-                for (int i = 0; i < DQ; i++) {
-                    num = fmaf(sq[t * DQ + i], Cb[(int64_t)i * DV + j], num);
-                    qn = fmaf(sq[t * DQ + i], nb[i], qn);
-                }
-                num *= a;
-                qn *= a;
-            }
-            for (int s = 0; s <= t; s++) {
-                num = fmaf(sw[t * L + s], sv[s * DV + j], num);
-                qn += sw[t * L + s];
-            }
-            h[((int64_t)b * S + t0 + t) * NH * DV + hd * DV + j] = num / (fmaxf(fabsf(qn), expf(-sm[t])) + eps);
-        }
-        // Chunk-end state: m_new = max(bL + mprev, max_s(bL - b_s + i_s)).
-        if (threadIdx.x == 0) {
-            float bl = sb[len - 1], mn = bl + mprev;
-            for (int s = 0; s < len; s++) mn = fmaxf(mn, bl - sb[s] + si[s]);
-            s_mnew = mn;
-            s_decay = expf(bl + mprev - mn);
-        }
-        __syncthreads();   // every output read C and n before they change
-        const float mnew = s_mnew, decay = s_decay, bl = sb[len - 1];
-        for (int s = threadIdx.x; s < len; s += blockDim.x) sw[s] = expf(bl - sb[s] + si[s] - mnew);  // row 0 reused
-        __syncthreads();
-        for (int e = threadIdx.x; e < DQ * DV; e += blockDim.x) {
-            int i = e / DV, j = e % DV;
-            float c = decay == 0.f ? 0.f : decay * Cb[e];
-            for (int s = 0; s < len; s++) c = fmaf(sw[s] * sk[s * DQ + i], sv[s * DV + j], c);
-            Cb[e] = c;
-        }
-        for (int i = threadIdx.x; i < DQ; i += blockDim.x) {
-            float c = decay == 0.f ? 0.f : decay * nb[i];
-            for (int s = 0; s < len; s++) c = fmaf(sw[s], sk[s * DQ + i], c);
-            nb[i] = c;
-        }
-        if (threadIdx.x == 0) s_mprev = mnew;
+        load_chunk(c, q, k, v, ig, fg, b, hd, t0, len, S, NH, DQ, DV);
+        chunk_outputs(c, Cb, nb, mprev, h, b, hd, t0, len, S, NH, DQ, DV, L, eps);
+        mprev = chunk_state_update(c, Cb, nb, mprev, len, DQ, DV, &s_mnew, &s_decay);
     }
-    __syncthreads();
-    if (threadIdx.x == 0) m[blockIdx.x] = s_mprev;
+    if (threadIdx.x == 0) m[blockIdx.x] = mprev;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Chunk-parallel form in two launches, for when batch × heads alone cannot fill the GPU:
-//   1. xlstm_mlstm_chunk_states_f32, one block per (batch, head), walks the chunks and records the state *before*
-//      each chunk (Cs, ns, ms: [B·NH, NC, ...]); it leaves the final state in (C, n, m) as the one-launch kernel does.
-//   2. xlstm_mlstm_chunk_outputs_f32, one block per (batch, head, chunk), computes that chunk's outputs from its
-//      recorded state, all chunks at once.
-// The arithmetic per element is the one-launch kernel's, in the same order, so results are identical.
-
+// Dynamic shared memory: L*(DQ + DV) + 4*L floats. Grid B·NH.
 extern "C" __global__ void xlstm_mlstm_chunk_states_f32(
     const float* __restrict__ k, const float* __restrict__ v, const float* __restrict__ ig,
     const float* __restrict__ fg, float* __restrict__ C, float* __restrict__ n, float* __restrict__ m,
     float* __restrict__ Cs, float* __restrict__ ns, float* __restrict__ ms, int S, int NH, int DQ, int DV, int L) {
     extern __shared__ float sh[];
-    float* sk = sh;                   // L x DQ, scaled
-    float* sv = sk + L * DQ;          // L x DV
-    float* sb = sv + L * DV;          // L
-    float* si = sb + L;               // L
-    float* sw = si + L;               // L
-    __shared__ float s_mprev, s_mnew, s_decay;
+    __shared__ float s_mnew, s_decay;
+    const Chunk c(sh, L, DQ, DV, false);
     const int b = blockIdx.x / NH, hd = blockIdx.x % NH;
     const int NC = (S + L - 1) / L;
     float* Cb = C + (int64_t)blockIdx.x * DQ * DV;
     float* nb = n + (int64_t)blockIdx.x * DQ;
-    const float kscale = rsqrtf((float)DQ);
-    if (threadIdx.x == 0) s_mprev = m[blockIdx.x];
-    for (int c = 0; c < NC; c++) {
-        const int t0 = c * L, len = min(L, S - t0);
-        __syncthreads();
-        // record the state before this chunk
-        float* Cc = Cs + ((int64_t)blockIdx.x * NC + c) * DQ * DV;
-        float* nc = ns + ((int64_t)blockIdx.x * NC + c) * DQ;
+    float mprev = m[blockIdx.x];
+    for (int ci = 0; ci < NC; ci++) {
+        const int t0 = ci * L, len = min(L, S - t0);
+        float* Cc = Cs + ((int64_t)blockIdx.x * NC + ci) * DQ * DV;
+        float* nc = ns + ((int64_t)blockIdx.x * NC + ci) * DQ;
         for (int e = threadIdx.x; e < DQ * DV; e += blockDim.x) Cc[e] = Cb[e];
         for (int i = threadIdx.x; i < DQ; i += blockDim.x) nc[i] = nb[i];
-        if (threadIdx.x == 0) ms[(int64_t)blockIdx.x * NC + c] = s_mprev;
-        for (int e = threadIdx.x; e < len * DQ; e += blockDim.x) {
-            int t = e / DQ, i = e % DQ;
-            sk[e] = k[((int64_t)b * S + t0 + t) * NH * DQ + hd * DQ + i] * kscale;
-        }
-        for (int e = threadIdx.x; e < len * DV; e += blockDim.x) {
-            int t = e / DV, j = e % DV;
-            sv[e] = v[((int64_t)b * S + t0 + t) * NH * DV + hd * DV + j];
-        }
-        if (threadIdx.x == 0) {
-            float acc = 0.f;
-            for (int t = 0; t < len; t++) {
-                int64_t r = ((int64_t)b * S + t0 + t) * NH + hd;
-                acc += log_sigmoid(fg[r]);
-                sb[t] = acc;
-                si[t] = ig[r];
-            }
-            float bl = sb[len - 1], mn = bl + s_mprev;
-            for (int s = 0; s < len; s++) mn = fmaxf(mn, bl - sb[s] + si[s]);
-            s_mnew = mn;
-            s_decay = expf(bl + s_mprev - mn);
-        }
-        __syncthreads();
-        const float mnew = s_mnew, decay = s_decay, bl = sb[len - 1];
-        for (int s = threadIdx.x; s < len; s += blockDim.x) sw[s] = expf(bl - sb[s] + si[s] - mnew);
-        __syncthreads();
-        for (int e = threadIdx.x; e < DQ * DV; e += blockDim.x) {
-            int i = e / DV, j = e % DV;
-            float cc = decay == 0.f ? 0.f : decay * Cb[e];
-            for (int s = 0; s < len; s++) cc = fmaf(sw[s] * sk[s * DQ + i], sv[s * DV + j], cc);
-            Cb[e] = cc;
-        }
-        for (int i = threadIdx.x; i < DQ; i += blockDim.x) {
-            float cc = decay == 0.f ? 0.f : decay * nb[i];
-            for (int s = 0; s < len; s++) cc = fmaf(sw[s], sk[s * DQ + i], cc);
-            nb[i] = cc;
-        }
-        if (threadIdx.x == 0) s_mprev = mnew;
+        if (threadIdx.x == 0) ms[(int64_t)blockIdx.x * NC + ci] = mprev;
+        load_chunk(c, nullptr, k, v, ig, fg, b, hd, t0, len, S, NH, DQ, DV);
+        mprev = chunk_state_update(c, Cb, nb, mprev, len, DQ, DV, &s_mnew, &s_decay);
     }
-    __syncthreads();
-    if (threadIdx.x == 0) m[blockIdx.x] = s_mprev;
+    if (threadIdx.x == 0) m[blockIdx.x] = mprev;
 }
 
 // Dynamic shared memory: L*(2*DQ + DV) + L*L + 3*L floats. Grid (B·NH, NC).
@@ -244,73 +229,10 @@ extern "C" __global__ void xlstm_mlstm_chunk_outputs_f32(
     const float* __restrict__ ns, const float* __restrict__ ms, float* __restrict__ h, int S, int NH, int DQ, int DV,
     int L, float eps) {
     extern __shared__ float sh[];
-    float* sq = sh;
-    float* sk = sq + L * DQ;
-    float* sv = sk + L * DQ;
-    float* sw = sv + L * DV;
-    float* sb = sw + L * L;
-    float* si = sb + L;
-    float* sm = si + L;
-    const int b = blockIdx.x / NH, hd = blockIdx.x % NH, c = blockIdx.y;
-    const int NC = gridDim.y;
-    const int t0 = c * L, len = min(L, S - t0);
-    const float* Cb = Cs + ((int64_t)blockIdx.x * NC + c) * DQ * DV;
-    const float* nb = ns + ((int64_t)blockIdx.x * NC + c) * DQ;
-    const float mprev = ms[(int64_t)blockIdx.x * NC + c];
-    const float kscale = rsqrtf((float)DQ);
-    for (int e = threadIdx.x; e < len * DQ; e += blockDim.x) {
-        int t = e / DQ, i = e % DQ;
-        int64_t src = ((int64_t)b * S + t0 + t) * NH * DQ + hd * DQ + i;
-        sq[e] = q[src];
-        sk[e] = k[src] * kscale;
-    }
-    for (int e = threadIdx.x; e < len * DV; e += blockDim.x) {
-        int t = e / DV, j = e % DV;
-        sv[e] = v[((int64_t)b * S + t0 + t) * NH * DV + hd * DV + j];
-    }
-    if (threadIdx.x == 0) {
-        float acc = 0.f;
-        for (int t = 0; t < len; t++) {
-            int64_t r = ((int64_t)b * S + t0 + t) * NH + hd;
-            acc += log_sigmoid(fg[r]);
-            sb[t] = acc;
-            si[t] = ig[r];
-        }
-    }
-    __syncthreads();
-    for (int t = threadIdx.x; t < len; t += blockDim.x) {
-        float mt = sb[t] + mprev;
-        for (int s = 0; s <= t; s++) mt = fmaxf(mt, sb[t] - sb[s] + si[s]);
-        sm[t] = mt;
-    }
-    __syncthreads();
-    for (int e = threadIdx.x; e < len * len; e += blockDim.x) {
-        int t = e / len, s = e % len;
-        float w = 0.f;
-        if (s <= t) {
-            float dot = 0.f;
-            for (int i = 0; i < DQ; i++) dot = fmaf(sq[t * DQ + i], sk[s * DQ + i], dot);
-            w = dot * expf(sb[t] - sb[s] + si[s] - sm[t]);
-        }
-        sw[t * L + s] = w;
-    }
-    __syncthreads();
-    for (int e = threadIdx.x; e < len * DV; e += blockDim.x) {
-        int t = e / DV, j = e % DV;
-        float a = expf(sb[t] + mprev - sm[t]);
-        float num = 0.f, qn = 0.f;
-        if (a != 0.f) {
-            for (int i = 0; i < DQ; i++) {
-                num = fmaf(sq[t * DQ + i], Cb[(int64_t)i * DV + j], num);
-                qn = fmaf(sq[t * DQ + i], nb[i], qn);
-            }
-            num *= a;
-            qn *= a;
-        }
-        for (int s = 0; s <= t; s++) {
-            num = fmaf(sw[t * L + s], sv[s * DV + j], num);
-            qn += sw[t * L + s];
-        }
-        h[((int64_t)b * S + t0 + t) * NH * DV + hd * DV + j] = num / (fmaxf(fabsf(qn), expf(-sm[t])) + eps);
-    }
+    const Chunk c(sh, L, DQ, DV, true);
+    const int b = blockIdx.x / NH, hd = blockIdx.x % NH, ci = blockIdx.y, NC = gridDim.y;
+    const int t0 = ci * L, len = min(L, S - t0);
+    const int64_t at = (int64_t)blockIdx.x * NC + ci;
+    load_chunk(c, q, k, v, ig, fg, b, hd, t0, len, S, NH, DQ, DV);
+    chunk_outputs(c, Cs + at * DQ * DV, ns + at * DQ, ms[at], h, b, hd, t0, len, S, NH, DQ, DV, L, eps);
 }

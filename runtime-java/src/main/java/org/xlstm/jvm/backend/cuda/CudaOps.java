@@ -269,7 +269,7 @@ public final class CudaOps implements Ops, AutoCloseable {
         if (chunks > 1 && b * nh < 2 * multiprocessors() && stateBytes <= stateBudget()) {
             Tensor cs = memory.allocate(b * nh * chunks, dq * dv), ns = memory.allocate(b * nh * chunks, dq),
                     ms = memory.allocate(b * nh * chunks);
-            int stateShared = (l * (dq + dv) + 3 * l) * Float.BYTES;
+            int stateShared = (l * (dq + dv) + 4 * l) * Float.BYTES;
             CudaKernel states = k("mlstm", "xlstm_mlstm_chunk_states_f32");
             if (stateShared > 48 * 1024) states.setMaxDynamicSharedMemory(stateShared);
             states.launch(b * nh, 1, 1, 256, 1, 1, stateShared, stream, in(k), in(v), in(i), in(f), out(c), out(n), out(m),
