@@ -54,6 +54,14 @@ run)
     xlstm conformance "$gpu/fixtures" --device $dev > "$out/conformance-$dev.txt" 2>&1 || rc=1
     tail -n 1 "$out/conformance-$dev.txt"
   done
+  # generation on the GPU: greedy continuations must equal the CPU's (and so the fixtures')
+  echo "== generate --device cuda"
+  for dev in cpu cuda; do
+    xlstm generate "$gpu/fixtures/mixed_4blk" --prompt-ids "1,2,3,4,5;6,7,8,9,10" --greedy -n 16 --json --device $dev \
+      > "$out/generate-$dev.json" 2>&1 || rc=1
+  done
+  if cmp -s "$out/generate-cpu.json" "$out/generate-cuda.json"; then echo "greedy generation: cuda = cpu"
+  else echo "greedy generation differs:"; cat "$out/generate-cpu.json" "$out/generate-cuda.json"; rc=1; fi
   # benchmarks (figures for docs/performance.md); BENCH=0 skips them
   if [ "${BENCH:-1}" = 1 ]; then
     b="--runs 5 --warmup 3 --warmup-seconds 2 --json"

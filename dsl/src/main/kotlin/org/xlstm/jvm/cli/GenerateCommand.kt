@@ -71,6 +71,10 @@ class GenerateCommand : Callable<Int> {
     @Option(names = ["--seed"], paramLabel = "S", description = ["Sampling seed (and init seed for recipes; default: \${DEFAULT-VALUE})."])
     var seed: Long = 0
 
+    @Option(names = ["--device"], paramLabel = "DEVICE", defaultValue = "cpu",
+        description = ["cpu (default), cuda, cuda-tf32 or cuda-bf16."])
+    var device: String = "cpu"
+
     @Option(names = ["--json"], description = ["Print one JSON object: \"tokens\" (the generated ids; a list per " +
         "prompt when several) and \"text\" when a tokenizer is known."])
     var json: Boolean = false
@@ -129,11 +133,16 @@ class GenerateCommand : Callable<Int> {
     }
 
     private fun openModel(): XlstmModel {
+        val ops = try {
+            org.xlstm.jvm.backend.Backends.create(device)
+        } catch (e: RuntimeException) {
+            throw CliException("--device $device: ${e.message}")
+        }
         if (Files.isDirectory(model) && (Files.exists(model.resolve("model.safetensors")) ||
                 Files.exists(model.resolve("model.safetensors.index.json"))))
-            return XlstmModel.load(model)
+            return XlstmModel.load(model, ops)
         val source = ModelSource.load(model)
-        return XlstmModel.create(source.model, seed)
+        return XlstmModel.create(source.model, seed, ops)
     }
 
     private fun parseIds(s: String, vocab: Int): List<IntArray> = s.split(';').map { row ->

@@ -75,8 +75,11 @@ public final class XlstmModel implements AutoCloseable {
     }
 
     /** An architecture with freshly initialised weights (official initialisation, seeded), on the CPU. */
-    public static XlstmModel create(ModelConfig config, long seed) {
-        return new XlstmModel(SharedWeights.initialized(config, seed, new CpuOps()), null);
+    public static XlstmModel create(ModelConfig config, long seed) { return create(config, seed, new CpuOps()); }
+
+    /** As {@link #create(ModelConfig, long)} on the given backend (e.g. {@code Backends.create("cuda")}). */
+    public static XlstmModel create(ModelConfig config, long seed, Ops ops) {
+        return new XlstmModel(SharedWeights.initialized(config, seed, ops), null);
     }
 
     /**
