@@ -351,7 +351,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     /** A zero-filled device tensor (recurrent states). */
     @Override
     public Tensor allocate(int... shape) {
-        Tensor t = memory.allocate(shape);
+        Tensor t = memory.allocateManaged(shape);   // freed once unreachable, like host states
         fill(t, 0f);
         return t;
     }

@@ -41,8 +41,30 @@ public final class DeviceTensors implements AutoCloseable {
      * Frees a tensor allocated here before {@link #close()}. Safe while kernels that use it are still queued, as
      * long as every launch goes to one stream: the block's next user is queued behind them.
      */
-    public void release(Tensor t) {
-        long a = address(t);
+    public void release(Tensor t) { releaseAddress(address(t), t.toString()); }
+
+    /**
+     * A device tensor that gives its memory back to the caching allocator once the CPU side can no longer reach it
+     * (recurrent states of finished generations), as host states are freed by the garbage collector. Safe because
+     * every device write is ordered on the compute stream: the block's next user queues behind the old work.
+     */
+    public Tensor allocateManaged(int... shape) {
+        Tensor t = allocate(shape);
+        long address = address(t);
+        String name = t.toString();
+        CLEANER.register(t, () -> {
+            try {
+                releaseAddress(address, name);
+            } catch (RuntimeException ignored) {
+                // already freed by close()
+            }
+        });
+        return t;
+    }
+
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
+
+    private void releaseAddress(long a, String what) {
         synchronized (owned) {
             for (int i = owned.size() - 1; i >= 0; i--) {
                 if (owned.get(i).ptr() == a) {
@@ -52,7 +74,7 @@ public final class DeviceTensors implements AutoCloseable {
                 }
             }
         }
-        throw new IllegalArgumentException(t + " was not allocated by this DeviceTensors");
+        throw new IllegalArgumentException(what + " was not allocated by this DeviceTensors (or was already freed)");
     }
 
     /** Raw device memory as a segment (for a device {@link org.xlstm.jvm.tensor.Workspace}'s chunks); freed on close. */

@@ -90,4 +90,24 @@ class CudaModelTest {
             }
         }
     }
+
+    @Test
+    void statesOfFinishedGenerationsGiveTheirDeviceMemoryBack() throws Exception {
+        assumeTrue(CudaContext.isAvailable(), () -> "GPU tests skipped: " + CudaContext.unavailableReason());
+        try (CudaOps gpu = CudaBackend.open(0, "FP32");
+             LanguageModel lm = Models.initialized(randomRecipes().getFirst(), 3, gpu)) {
+            var allocator = gpu.memory().context().allocator();
+            lm.forward(new int[][] {{1, 2, 3}}, lm.newState(1), Mode.STEP, null);   // warm: workspace chunks exist
+            long baseline = allocator.liveBytes();
+            for (int i = 0; i < 200; i++) lm.forward(new int[][] {{1}, {2}, {3}, {4}}, lm.newState(4), Mode.STEP, null);
+            long grown = allocator.liveBytes();
+            assertTrue(grown > baseline, "200 states were allocated");
+            for (int tries = 0; tries < 50 && allocator.liveBytes() > baseline + (grown - baseline) / 10; tries++) {
+                System.gc();
+                Thread.sleep(20);
+            }
+            assertTrue(allocator.liveBytes() <= baseline + (grown - baseline) / 10,
+                    "unreachable states freed: live " + allocator.liveBytes() + " bytes, baseline " + baseline);
+        }
+    }
 }
