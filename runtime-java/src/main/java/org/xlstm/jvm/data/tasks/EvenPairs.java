@@ -26,13 +26,7 @@ public final class EvenPairs extends FormalLanguageTask {
     public EvenPairs withLengths(int min, int max) { return new EvenPairs(vocabSize, min, max, contextLength); }
 
     @Override
-    public Example generate(SplittableRandom rng) {
-        int size = drawLength(rng);
-        int[] seq = new int[size];
-        for (int t = 0; t < size - 1; t++) seq[t] = rng.nextInt(1, vocabSize);
-        seq[size - 1] = answer(seq);
-        return answerAtEnd(seq);
-    }
+    public Example generate(SplittableRandom rng) { return uniformTokensThenAnswer(rng); }
 
     @Override
     public int answer(int[] sequence) {

@@ -66,6 +66,18 @@ public abstract class FormalLanguageTask implements SyntheticTask {
     }
 
     /** A sequence whose last position is the answer, masked and shifted the official way. */
+    /**
+     * The shape parity and even pairs share: a drawn length, tokens uniform over 1..V−1, then {@link #answer} as the
+     * last token.
+     */
+    protected Example uniformTokensThenAnswer(SplittableRandom rng) {
+        int size = drawLength(rng);
+        int[] seq = new int[size];
+        for (int t = 0; t < size - 1; t++) seq[t] = rng.nextInt(1, vocabSize);
+        seq[size - 1] = answer(seq);
+        return answerAtEnd(seq);
+    }
+
     protected static Example answerAtEnd(int[] sequence) {
         boolean[] answer = new boolean[sequence.length];
         answer[sequence.length - 1] = true;
