@@ -146,6 +146,15 @@ public final class Tensor {
 
     public void backendCache(Object value) { backendCache = value == null ? null : new Cached(value, version[0]); }
 
+    /**
+     * The cached form whatever version it was made from (null if none): a backend whose form owns resources (device
+     * memory) refreshes it in place instead of leaking it when the parameter changed.
+     */
+    public Object backendCacheOfAnyVersion() {
+        Cached c = backendCache;
+        return c == null ? null : c.value;
+    }
+
     /** The modification count of this tensor's memory (shared with its views and slices). */
     public long version() { return version[0]; }
 

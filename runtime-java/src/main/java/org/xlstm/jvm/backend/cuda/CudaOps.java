@@ -18,7 +18,7 @@ import org.xlstm.jvm.tensor.Tensor;
  * {@link Precision} says how matrix products round their inputs: FP32 (exact), TF32, or BF16 (mixed precision:
  * inputs rounded to bfloat16 — weights once, cached — with float32 accumulation and output).
  */
-public final class CudaOps implements Ops, AutoCloseable {
+public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired, AutoCloseable {
     private static final int NORM_THREADS = 256;
 
     private final CudaContext ctx;
@@ -31,9 +31,14 @@ public final class CudaOps implements Ops, AutoCloseable {
     /** How matrix products treat their float32 inputs. */
     public enum Precision { FP32, TF32, BF16 }
 
-    /** Device copies of one parameter: float32, and bfloat16 when BF16 products asked for it. */
+    /**
+     * Device forms of one parameter: the float32 copy of a host parameter, and the bfloat16 copy when BF16 products
+     * asked for it, each with the parameter version it was made from (refreshed in place when the parameter changed,
+     * so training steps allocate nothing).
+     */
     private static final class DeviceParam {
         DeviceBuffer f32, bf16;
+        long f32Version = -1, bf16Version = -1;
     }
 
     public CudaOps(DeviceTensors memory, Precision precision) {
@@ -58,12 +63,38 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     public CudaStream stream() { return stream; }
 
+    private CudaGradOps gradOps;
+
+    /** The backward kernels that go with this forward backend (same stream, memory and precision). */
+    @Override
+    public synchronized CudaGradOps gradOps() {
+        if (gradOps == null) gradOps = new CudaGradOps(this);
+        return gradOps;
+    }
+
     public DeviceTensors memory() { return memory; }
+
+    public CudaContext context() { return ctx; }
+
+    /** The cuBLAS handle bound to this backend's stream. */
+    Cublas blas() { return blas; }
+
+    /** Whether matrix products may round float32 inputs to tf32. */
+    boolean tf32() { return tf32; }
 
     /** Waits for everything launched so far. */
     public void synchronize() { stream.synchronize(); }
 
     private CudaKernel k(String module, String fn) { return ctx.kernel(module, fn); }
+
+    /** A kernel of one of our modules (kernels/src/MODULE.cu), loaded once per context. */
+    CudaKernel kernel(String module, String fn) { return ctx.kernel(module, fn); }
+
+    /** Device address of an input tensor (host tensors are parameters: their cached device copy); 0 for null. */
+    long input(Tensor t) { return in(t); }
+
+    /** Device address of an output tensor, which must be device memory; 0 for null. */
+    static long output(Tensor t) { return t == null ? 0L : out(t); }
 
     /** Device address of an input: device tensors as they are, host tensors (parameters) through a cached copy. */
     private long in(Tensor t) {
@@ -71,9 +102,11 @@ public final class CudaOps implements Ops, AutoCloseable {
         if (DeviceTensors.isDevice(t)) return DeviceTensors.address(t);
         DeviceParam p = param(t);
         synchronized (p) {
-            if (p.f32 == null) {
-                p.f32 = ctx.allocate(t.size() * Float.BYTES);
+            if (p.f32Version != t.version()) {
+                if (p.f32 == null) p.f32 = ctx.allocate(t.size() * Float.BYTES);
+                // stream-ordered: kernels still reading the old values run first
                 ctx.copyToDevice(p.f32.ptr(), t.segment(), t.size() * Float.BYTES, stream);
+                p.f32Version = t.version();
             }
             return p.f32.ptr();
         }
@@ -81,23 +114,34 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     private static DeviceParam param(Tensor t) {
         synchronized (t) {
-            if (!(t.backendCache() instanceof DeviceParam)) t.backendCache(new DeviceParam());
-            return (DeviceParam) t.backendCache();
+            Object c = t.backendCacheOfAnyVersion();
+            DeviceParam p = c instanceof DeviceParam d ? d : new DeviceParam();
+            if (t.backendCache() != p) t.backendCache(p);
+            return p;
         }
     }
 
-    /** A bfloat16 device copy of a parameter (host tensor), made once. */
-    private long inBf16Param(Tensor t) {
+    /**
+     * A bfloat16 device copy of a parameter (host or device tensor), made once per parameter version: after an
+     * optimizer step (which marks the parameter modified) it is rounded again into the same buffer.
+     */
+    long weightBf16(Tensor t) {
         DeviceParam p = param(t);
         long f32 = in(t);
         synchronized (p) {
-            if (p.bf16 == null) {
-                p.bf16 = ctx.allocate(t.size() * 2);
+            if (p.bf16Version != t.version()) {
+                if (p.bf16 == null) p.bf16 = ctx.allocate(Math.max(2, t.size() * 2));
                 k("elementwise", "xlstm_f32_to_bf16").launch1d(t.size(), stream, p.bf16.ptr(), f32, t.size());
+                p.bf16Version = t.version();
             }
             return p.bf16.ptr();
         }
     }
+
+    private long inBf16Param(Tensor t) { return weightBf16(t); }
+
+    /** An activation rounded to bfloat16 in scratch memory; release the returned tensor with {@code memory().release}. */
+    Tensor scratchBf16(Tensor x) { return toBf16(x); }
 
     /** An activation rounded to bfloat16 in scratch memory; release the returned tensor after use. */
     private Tensor toBf16(Tensor x) {
@@ -119,7 +163,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     @Override
     public void linear(Tensor x, Tensor weight, Tensor bias, Tensor y) {
         int rows = x.rows(), inF = x.cols(), outF = weight.dim(0);
-        if (precision == Precision.BF16 && !DeviceTensors.isDevice(weight)) {
+        if (precision == Precision.BF16) {
             Tensor xb = toBf16(x);
             blas.gemmEx(rows, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, inBf16Param(weight), Cublas.R_16BF,
                     out(y), Cublas.R_32F, false, Cublas.COMPUTE_32F);
@@ -138,7 +182,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     @Override
     public void linearHeadwise(Tensor x, Tensor weight, Tensor bias, Tensor y) {
         int heads = weight.dim(0), outF = weight.dim(1), inF = weight.dim(2);
-        if (precision == Precision.BF16 && !DeviceTensors.isDevice(weight)) {
+        if (precision == Precision.BF16) {
             Tensor xb = toBf16(x);
             blas.headwiseABt(x.rows(), heads, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, inBf16Param(weight),
                     Cublas.R_16BF, out(y), Cublas.COMPUTE_32F);
