@@ -142,4 +142,69 @@ public interface GradOps {
      * batch.
      */
     double crossEntropy(Tensor logits, int[] targets, Tensor dLogits, int meanOver);
+    // ---------------------------------------------------------------- optimizer, where the parameters live
+
+    /*
+     * Training on a device keeps parameters, gradients and optimizer moments in the device's memory
+     * (train.ResidentTraining); these are the few operations the optimizer and the metrics need there. The
+     * defaults are plain host loops (CPU backends, tests); a device backend overrides them.
+     */
+
+    /** Σ x² over all elements (for the global gradient norm). */
+    default double sumOfSquares(Tensor x) {
+        double s = 0;
+        for (long i = 0; i < x.size(); i++) {
+            double v = x.get(i);
+            s += v * v;
+        }
+        return s;
+    }
+
+    /** {@code x ← c·x} in place (gradient clipping). */
+    default void scale(Tensor x, float c) {
+        for (long i = 0; i < x.size(); i++) x.set(i, x.get(i) * c);
+    }
+
+    /**
+     * One AdamW update of parameter p with gradient g and moments m, v, with exactly the float operations of
+     * {@code org.xlstm.jvm.train.AdamW} (scalars prepared there): {@code p·decay}, {@code m = fma(g, omb1, m·b1)},
+     * {@code v = v·b2 + (g·omb2)·g}, {@code p −= (m / (√v / bc2Sqrt + eps))·stepSize}.
+     */
+    default void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float decay, float b1, float omb1, float b2, float omb2,
+                       float stepSize, float bc2Sqrt, float eps) {
+        for (long i = 0; i < p.size(); i++) {
+            float gi = g.get(i);
+            float pi = p.get(i) * decay;
+            float mi = Math.fma(gi, omb1, m.get(i) * b1);
+            float vi = v.get(i) * b2 + gi * omb2 * gi;
+            float denom = (float) Math.sqrt(vi) / bc2Sqrt + eps;
+            p.set(i, pi - mi / denom * stepSize);
+            m.set(i, mi);
+            v.set(i, vi);
+        }
+    }
+
+    /**
+     * Per row of logits {@code [R, V]}: the first arg-max into {@code argmax[r]}, and for scored rows
+     * ({@code targets[r] >= 0}) the negative log-likelihood {@code logsumexp − logit[target]} into {@code nll[r]}
+     * (0 for ignored rows). What accuracy and loss metrics need, without copying the logits off a device.
+     */
+    default void rowArgmaxAndNll(Tensor logits, int[] targets, int[] argmax, double[] nll) {
+        int v = logits.dim(-1);
+        long rows = logits.size() / v;
+        for (int r = 0; r < rows; r++) {
+            long base = (long) r * v;
+            float mx = Float.NEGATIVE_INFINITY;
+            int am = 0;
+            for (int c = 0; c < v; c++) {
+                float x = logits.get(base + c);
+                if (x > mx) { mx = x; am = c; }
+            }
+            argmax[r] = am;
+            if (targets[r] < 0) { nll[r] = 0; continue; }
+            double s = 0;
+            for (int c = 0; c < v; c++) s += Math.exp(logits.get(base + c) - mx);
+            nll[r] = mx + Math.log(s) - logits.get(base + targets[r]);
+        }
+    }
 }

@@ -140,6 +140,43 @@ public interface Ops {
      */
     default Tensor allocate(int... shape) { return Tensor.allocate(java.lang.foreign.Arena.ofAuto(), shape); }
 
+    /** Whether this backend computes in host memory (tensors the CPU may read); false for a GPU. */
+    default boolean hostMemory() { return true; }
+
+    /**
+     * A long-lived copy of a host tensor in this backend's memory (parameters kept where they are computed with,
+     * e.g. for training on a GPU); the host tensor itself when the backend computes in host memory.
+     */
+    default Tensor resident(Tensor host) { return host; }
+
+    /**
+     * Permutation of dimensions: {@code y} has x's dimensions in the order {@code order} (y's dimension d is x's
+     * dimension {@code order[d]}), as torch's {@code x.permute(order).contiguous()}. Used for parameters stored in
+     * another layout than the kernels use (the vanilla sLSTM), not on hot paths.
+     */
+    default void permute(Tensor x, int[] order, Tensor y) {
+        int[] xs = x.shape();
+        int n = xs.length;
+        if (order.length != n) throw new IllegalArgumentException("permutation of " + order.length + " dims for rank " + n);
+        long[] xStride = new long[n];
+        long st = 1;
+        for (int d = n - 1; d >= 0; d--) { xStride[d] = st; st *= xs[d]; }
+        int[] ys = new int[n];
+        long[] yStrideInX = new long[n];
+        for (int d = 0; d < n; d++) { ys[d] = xs[order[d]]; yStrideInX[d] = xStride[order[d]]; }
+        int[] idx = new int[n];
+        long size = x.size();
+        for (long i = 0; i < size; i++) {
+            long src = 0;
+            for (int d = 0; d < n; d++) src += idx[d] * yStrideInX[d];
+            y.set(i, x.get(src));
+            for (int d = n - 1; d >= 0; d--) {
+                if (++idx[d] < ys[d]) break;
+                idx[d] = 0;
+            }
+        }
+    }
+
     /** Sets every element of {@code t} to {@code value}. */
     default void fill(Tensor t, float value) { t.fill(value); }
 

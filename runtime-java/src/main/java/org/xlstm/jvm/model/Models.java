@@ -59,6 +59,8 @@ public final class Models {
 
     static LanguageModel build(ModelConfig config, ParamSource params, Ops ops, Arena arena, int chunkSize) {
         config.validated();
+        // a device backend gets its parameters in its own memory, where training can update them in place
+        if (!ops.hostMemory()) params = new ResidentParams(params, ops);
         return switch (config) {
             case XlstmConfig c -> XlstmLmModel.build(c, params, ops, arena, chunkSize > 0 ? chunkSize : LM_CHUNK);
             case XlstmLargeConfig c -> XlstmLargeModel.build(c, params, ops, arena, chunkSize > 0 ? chunkSize : c.chunkSize());

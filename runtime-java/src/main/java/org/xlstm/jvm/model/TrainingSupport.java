@@ -20,8 +20,16 @@ final class TrainingSupport implements AutoCloseable {
 
     Map<String, Tensor> parameters() { return parameters; }
 
+    private Ops ops;
+
+    /** The backend whose memory holds the gradient buffers (set by the model before any training use). */
+    TrainingSupport on(Ops ops) {
+        this.ops = ops;
+        return this;
+    }
+
     Gradients gradients() {
-        if (gradients == null) gradients = new Gradients(parameters);
+        if (gradients == null) gradients = new Gradients(parameters, ops);
         return gradients;
     }
 

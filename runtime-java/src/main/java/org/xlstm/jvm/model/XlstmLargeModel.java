@@ -44,7 +44,7 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
         this.embedding = embedding;
         this.backbone = backbone;
         this.lmHead = lmHead;
-        this.training = new TrainingSupport(parameters);
+        this.training = new TrainingSupport(parameters).on(ops);
     }
 
     public static XlstmLargeModel build(XlstmLargeConfig c, ParamSource source, Ops ops, Arena arena, int chunkSize) {

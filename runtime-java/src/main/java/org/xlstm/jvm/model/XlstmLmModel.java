@@ -47,7 +47,7 @@ public final class XlstmLmModel implements TrainableLanguageModel {
         this.embedding = embedding;
         this.stack = stack;
         this.lmHead = lmHead;
-        this.training = new TrainingSupport(parameters);
+        this.training = new TrainingSupport(parameters).on(ops);
     }
 
     /** Builds the model from {@code params}; the arena holds the parameters and is closed with the model. */

@@ -27,11 +27,21 @@ public final class Gradients implements AutoCloseable {
     private final List<Tensor> gradList = new ArrayList<>();
     private final Map<Tensor, Tensor> lookups = new IdentityHashMap<>();
 
+    /** Where the buffers live: host memory (null), or a backend's own memory (a GPU) when it does not compute in host memory. */
+    private final org.xlstm.jvm.backend.Ops device;
+
     /** @param params official name → parameter tensor, each parameter once, in official order */
-    public Gradients(Map<String, Tensor> params) {
+    public Gradients(Map<String, Tensor> params) { this(params, null); }
+
+    /**
+     * Buffers in the memory {@code ops} computes in (zero-filled): a GPU backend keeps the gradients beside the
+     * parameters. Null or a host-memory backend: host memory.
+     */
+    public Gradients(Map<String, Tensor> params, org.xlstm.jvm.backend.Ops ops) {
+        this.device = ops != null && !ops.hostMemory() ? ops : null;
         this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
         for (var e : params.entrySet()) {
-            Tensor g = Tensor.allocate(arena, e.getValue().shape());
+            Tensor g = device != null ? device.allocate(e.getValue().shape()) : Tensor.allocate(arena, e.getValue().shape());
             grads.put(e.getKey(), g);
             paramList.add(e.getValue());
             gradList.add(g);
@@ -71,7 +81,10 @@ public final class Gradients implements AutoCloseable {
     public Tensor ofOrNull(Tensor t) { return t == null ? null : of(t); }
 
     public void zero() {
-        for (Tensor g : gradList) g.fill(0f);
+        for (Tensor g : gradList) {
+            if (device != null) device.fill(g, 0f);
+            else g.fill(0f);
+        }
     }
 
     /** Declares every parameter changed in place (after an optimizer step): cached packed forms become stale. */

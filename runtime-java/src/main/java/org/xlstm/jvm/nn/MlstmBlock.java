@@ -53,7 +53,7 @@ public final class MlstmBlock implements TrainableBlock {
         Tape t = (Tape) tape;
         Tensor dn = tr.ws().take(dOut.shape());
         layer.backward(tr, t.layer(), dOut, dn);
-        dx.copyFrom(dOut);   // the residual path
+        tr.ops().copy(dOut, dx);   // the residual path
         norm.backward(tr, t.x(), dn, dx, true);
     }
 }

@@ -85,11 +85,11 @@ public final class MlstmLargeBlock implements TrainableBlock {
         Workspace ws = tr.ws();
         Tensor dn2 = ws.take(dOut.shape()), dMid = ws.take(dOut.shape());
         ffn.backward(tr, t.ffn(), dOut, dn2, false);
-        dMid.copyFrom(dOut);
+        tr.ops().copy(dOut, dMid);
         normFfn.backward(tr, t.mid(), dn2, dMid, true);
         Tensor dn = ws.take(dOut.shape());
         layer.backward(tr, t.layer(), dMid, dn);
-        dx.copyFrom(dMid);
+        tr.ops().copy(dMid, dx);
         normMlstm.backward(tr, t.x(), dn, dx, true);
     }
 }

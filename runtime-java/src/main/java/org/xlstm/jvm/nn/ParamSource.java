@@ -18,6 +18,12 @@ public interface ParamSource {
     /** Where layers allocate tensors derived from parameters (re-laid-out or sliced copies); lives as long as the model. */
     Arena arena();
 
+    /**
+     * A tensor for a form derived from parameters (a re-laid-out copy), in the memory the parameters live in, as
+     * long-lived as the model; its contents are the caller's to fill (with {@link org.xlstm.jvm.backend.Ops}).
+     */
+    default Tensor derived(int... shape) { return Tensor.allocate(arena(), shape); }
+
     /** A view that prefixes every name with {@code prefix}. */
     default ParamSource scope(String prefix) {
         ParamSource outer = this;
@@ -30,6 +36,9 @@ public interface ParamSource {
 
             @Override
             public Arena arena() { return outer.arena(); }
+
+            @Override
+            public Tensor derived(int... shape) { return outer.derived(shape); }
 
             @Override
             public ParamSource scope(String more) { return outer.scope(prefix + more); }

@@ -30,6 +30,9 @@ public final class RecordingParams implements ParamSource {
     @Override
     public Arena arena() { return inner.arena(); }
 
+    @Override
+    public Tensor derived(int... shape) { return inner.derived(shape); }
+
     /** Official name → tensor of every parameter requested, in request order. */
     public Map<String, Tensor> parameters() { return Collections.unmodifiableMap(params); }
 }

@@ -85,12 +85,12 @@ public final class SlstmBlock implements TrainableBlock {
             Tensor dn2 = tr.ws().take(dOut.shape());
             ffn.backward(tr, t.ffn(), dOut, dn2, false);
             dMid = tr.ws().take(dOut.shape());
-            dMid.copyFrom(dOut);
+            tr.ops().copy(dOut, dMid);
             ffnNorm.backward(tr, t.mid(), dn2, dMid, true);
         }
         Tensor dn = tr.ws().take(dOut.shape());
         layer.backward(tr, t.layer(), dMid, dn);
-        dx.copyFrom(dMid);
+        tr.ops().copy(dMid, dx);
         norm.backward(tr, t.x(), dn, dx, true);
     }
 }

@@ -35,10 +35,8 @@ public final class SlstmCell {
         this.dim = heads * recurrent.dim(1);
         this.storedR = storedR;
         this.storedB = storedB;
-        if (storedR != null) {
-            derivedFromR = storedR.version();
-            derivedFromB = storedB.version();
-        }
+        // vanilla layout: the kernel's copies are derived (with the backend) before the first use
+        derivedFromR = derivedFromB = -1;
     }
 
     public static SlstmCell load(ParamSource p, String prefix, int dim, int heads, SlstmBackend backend,
@@ -55,29 +53,23 @@ public final class SlstmCell {
         } else {
             Tensor r = p.get(prefix + "._recurrent_kernel_", rInit, heads, 4 * dh, dh);
             Tensor b = p.get(prefix + "._bias_", Init.values(permuteBias(biasExt, heads, dh, true)), 4 * dim);
-            canonicalR = Tensor.allocate(p.arena(), heads, dh, 4, dh);
-            for (int h = 0; h < heads; h++)
-                for (int g = 0; g < 4; g++)
-                    for (int j = 0; j < dh; j++)
-                        for (int k = 0; k < dh; k++)
-                            canonicalR.set((((long) h * dh + k) * 4 + g) * dh + j, r.get(((long) h * 4 * dh + g * dh + j) * dh + k));
-            canonicalB = Tensor.allocate(p.arena(), heads, 4, dh);
-            canonicalB.copyFrom(permuteBias(b.toArray(), heads, dh, false));
+            canonicalR = p.derived(heads, dh, 4, dh);
+            canonicalB = p.derived(heads, 4, dh);
             return new SlstmCell(canonicalR, canonicalB, r, b);
         }
         return new SlstmCell(canonicalR, canonicalB);
     }
 
-    /** Vanilla layout: the kernel's copies follow the official tensors after they changed in place (training). */
-    private void refresh() {
+    /**
+     * Vanilla layout: the kernel's copies follow the official tensors (also after they changed in place in
+     * training). Stored R (NH, 4, DH_out, DH_in) → logical (NH, DH_in, 4, DH_out); stored bias gate-major
+     * (4, NH, DH) → head-major (NH, 4, DH). Done by the backend, so it works wherever the parameters live.
+     */
+    private synchronized void refresh(Ops ops) {
         if (storedR == null || (storedR.version() == derivedFromR && storedB.version() == derivedFromB)) return;
         int dh = dim / heads;
-        for (int h = 0; h < heads; h++)
-            for (int g = 0; g < 4; g++)
-                for (int j = 0; j < dh; j++)
-                    for (int k = 0; k < dh; k++)
-                        recurrent.set((((long) h * dh + k) * 4 + g) * dh + j, storedR.get(((long) h * 4 * dh + g * dh + j) * dh + k));
-        bias.copyFrom(permuteBias(storedB.toArray(), heads, dh, false));
+        ops.permute(storedR.view(heads, 4, dh, dh), new int[] {0, 3, 1, 2}, recurrent);
+        ops.permute(storedB.view(4, heads, dh), new int[] {1, 0, 2}, bias);
         recurrent.markModified();
         bias.markModified();
         derivedFromR = storedR.version();
@@ -130,7 +122,7 @@ public final class SlstmCell {
 
     /** Gate inputs {@code [B, S, D]} each (i, f, z, o) → h sequence {@code [B, S, D]}; the state (if any) is carried. */
     public void forward(Ops ops, Workspace ws, Tensor xi, Tensor xf, Tensor xz, Tensor xo, SlstmState state, Tensor y) {
-        refresh();
+        refresh(ops);
         SlstmState st = state != null ? state : SlstmState.temporary(ops, ws, xi.dim(0), dim);
         ops.slstmRecurrent(xi, xf, xz, xo, recurrent, bias, st.h(), st.c(), st.n(), st.m(), y);
     }
@@ -143,7 +135,7 @@ public final class SlstmCell {
      */
     public void backward(Training tr, Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor dy,
                          Tensor dxi, Tensor dxf, Tensor dxz, Tensor dxo) {
-        refresh();
+        refresh(tr.ops());
         Gradients grads = tr.grads();
         if (storedR == null) {
             tr.grad().slstmBackward(xi, xf, xz, xo, recurrent, bias, dy, dxi, dxf, dxz, dxo, grads.of(recurrent), grads.of(bias));
@@ -151,17 +143,13 @@ public final class SlstmCell {
         }
         Tensor dr = tr.ws().takeZeroed(recurrent.shape()), db = tr.ws().takeZeroed(bias.shape());
         tr.grad().slstmBackward(xi, xf, xz, xo, recurrent, bias, dy, dxi, dxf, dxz, dxo, dr, db);
-        Tensor gr = grads.of(storedR), gb = grads.of(storedB);
+        // back to the stored layouts, added to the official gradients
         int dh = dim / heads;
-        for (int h = 0; h < heads; h++)
-            for (int g = 0; g < 4; g++)
-                for (int j = 0; j < dh; j++) {
-                    for (int k = 0; k < dh; k++) {
-                        long si = ((long) h * 4 * dh + g * dh + j) * dh + k;
-                        gr.set(si, gr.get(si) + dr.get((((long) h * dh + k) * 4 + g) * dh + j));
-                    }
-                    long bi = ((long) g * heads + h) * dh + j;
-                    gb.set(bi, gb.get(bi) + db.get(((long) h * 4 + g) * dh + j));
-                }
+        Tensor gr = grads.of(storedR).view(heads, 4, dh, dh), gb = grads.of(storedB).view(4, heads, dh);
+        Tensor pr = tr.ws().take(gr.shape()), pb = tr.ws().take(gb.shape());
+        tr.ops().permute(dr, new int[] {0, 2, 3, 1}, pr);
+        tr.ops().permute(db, new int[] {1, 0, 2}, pb);
+        tr.ops().add(gr, pr, gr);
+        tr.ops().add(gb, pb, gb);
     }
 }

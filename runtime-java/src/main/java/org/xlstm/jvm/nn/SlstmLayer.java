@@ -103,7 +103,7 @@ public final class SlstmLayer {
         long seed = 0;
         if (dropout > 0f) {
             hd = ws.take(b, s, dim);
-            hd.copyFrom(h);
+            ops.copy(h, hd);
             seed = tr.dropoutForward(hd, dropout);
         }
         groupNorm.forward(ops, hd, y);

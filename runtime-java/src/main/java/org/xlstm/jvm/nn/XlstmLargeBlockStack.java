@@ -77,6 +77,6 @@ public final class XlstmLargeBlockStack {
             blocks.get(i).backward(tr, t.blocks().get(i), g, d);
             g = d;
         }
-        if (blocks.isEmpty()) dx.copyFrom(g);
+        if (blocks.isEmpty()) tr.ops().copy(g, dx);
     }
 }

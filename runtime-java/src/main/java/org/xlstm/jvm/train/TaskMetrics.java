@@ -72,6 +72,31 @@ public final class TaskMetrics {
         }
     }
 
+    /**
+     * Adds a batch from per-row results computed where the logits are (a GPU): the first arg-max of each row and the
+     * negative log-likelihood of its target (ignored rows: anything).
+     */
+    public void update(int[] argmax, double[] nll, Batch batch) {
+        int s = batch.seqLen();
+        for (int b = 0; b < batch.batchSize(); b++) {
+            boolean any = false, allRight = true;
+            for (int t = 0; t < s; t++) {
+                int r = b * s + t;
+                int target = batch.targets()[r];
+                if (target == Batch.IGNORE) continue;
+                lossSum += nll[r];
+                scored++;
+                any = true;
+                if (argmax[r] == target) correct++;
+                else allRight = false;
+            }
+            if (any) {
+                sequences++;
+                if (allRight) sequencesCorrect++;
+            }
+        }
+    }
+
     public Result result() {
         return new Result(scored == 0 ? Double.NaN : lossSum / scored, scored == 0 ? Double.NaN : (double) correct / scored,
                 sequences == 0 ? Double.NaN : (double) sequencesCorrect / sequences, scored, sequences);

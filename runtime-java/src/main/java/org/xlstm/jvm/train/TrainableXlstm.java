@@ -154,7 +154,10 @@ public final class TrainableXlstm implements TrainableModel {
         steps = state[1];
     }
 
-    private long dropoutSeed(long step) {
+    private long dropoutSeed(long step) { return dropoutSeed(seed, step); }
+
+    /** The dropout seed of step {@code step} of a run seeded {@code seed} (shared with {@link ResidentTraining}). */
+    static long dropoutSeed(long seed, long step) {
         long z = seed * 0x9E3779B97F4A7C15L + step;
         z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
         return z ^ (z >>> 33);

@@ -104,6 +104,8 @@ public final class Trainer {
         List<Parameter> params = model.parameters();
         boolean decayEmbedding = model.config() instanceof XlstmConfig c && c.weightDecayOnEmbedding();
         AdamW opt = AdamW.official(params, decayEmbedding, settings.beta1(), settings.beta2(), settings.eps(), settings.weightDecay());
+        // parameters on a device: the model zeroes, clips and updates there; host buffers only for checkpoints
+        ResidentParameters resident = model instanceof ResidentParameters r ? r : null;
         LrSchedule schedule = settings.lrSchedule();
         Window window = new Window();
         long start = 0, tokensSeen = 0;
@@ -117,6 +119,7 @@ public final class Trainer {
                 checkResumable(t, l.dir());
                 l.loadParameters(params, model.aliases());
                 l.restoreOptimizer(opt);
+                if (resident != null) resident.syncFromHost(opt);
                 start = t.get("step").asLong();
                 tokensSeen = t.get("tokens_seen").asLong();
                 elapsedBefore = t.get("elapsed_s").asDouble();
@@ -148,17 +151,20 @@ public final class Trainer {
                 if ("eval".equals(r.path("kind").asText())) lastEval.put(r.path("split").asText(), resultOf(r));
             for (long step = start; step < settings.steps(); ) {
                 Batch batch = train.batch(step);
-                for (Parameter p : params) p.zeroGrad();
+                if (resident != null) resident.zeroGrads();
+                else for (Parameter p : params) p.zeroGrad();
                 float loss = model.lossAndGradients(batch, window.metrics);
                 if (!Float.isFinite(loss))
                     throw new IllegalStateException("loss is " + loss + " at step " + (step + 1) + " (training batch " + step
                             + " of " + train.describe() + "); the last checkpoint is in " + out.resolve(CHECKPOINT));
-                double norm = settings.gradClip() > 0 ? GradientClipping.clipByGlobalNorm(params, settings.gradClip())
+                double norm = resident != null ? resident.clipByGlobalNorm(settings.gradClip())
+                        : settings.gradClip() > 0 ? GradientClipping.clipByGlobalNorm(params, settings.gradClip())
                         : GradientClipping.globalNorm(params);
                 if (!Double.isFinite(norm))
                     throw new IllegalStateException("gradient norm is " + norm + " at step " + (step + 1) + " (loss " + loss + ")");
                 double lr = schedule.lr(opt.steps());
-                opt.step(lr);
+                if (resident != null) resident.adamwStep(opt, lr);
+                else opt.step(lr);
                 step++;
                 window.lossSum += loss;
                 window.count++;
@@ -200,6 +206,7 @@ public final class Trainer {
                     }
                 }
                 if ((settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0) || last) {
+                    if (resident != null) resident.syncToHost(opt);
                     ObjectNode state = trainerState(step, tokensSeen, elapsed, window, opt, schedule);
                     Checkpoint.write(out.resolve(CHECKPOINT), new Checkpoint.Snapshot(model.config(), recipe, params,
                             model.aliases(), opt, state, Map.of(METRICS, log.text())));

@@ -39,6 +39,8 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     private static final class DeviceParam {
         DeviceBuffer f32, bf16;
         long f32Version = -1, bf16Version = -1;
+        /** The device tensor that replaces the host one in a model built on this backend (see {@link #resident}). */
+        Tensor resident;
     }
 
     public CudaOps(DeviceTensors memory, Precision precision) {
@@ -390,6 +392,51 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             @Override
             public void release() {}   // the chunks belong to DeviceTensors, freed when it closes
         });
+    }
+
+    @Override
+    public boolean hostMemory() { return false; }
+
+    /**
+     * The device copy of a host parameter, made once: every model instance built over the same host tensors (shared
+     * weights, one instance per generating thread) computes with one device copy. Freed with {@link DeviceTensors}.
+     */
+    @Override
+    public Tensor resident(Tensor host) {
+        if (DeviceTensors.isDevice(host)) return host;
+        DeviceParam p = param(host);
+        synchronized (p) {
+            if (p.resident == null) {
+                Tensor d = memory.allocate(host.shape());
+                ctx.copyToDevice(out(d), host.segment(), host.size() * Float.BYTES, stream);   // stream-ordered
+                p.resident = d;
+            }
+            return p.resident;
+        }
+    }
+
+    @Override
+    public void permute(Tensor x, int[] order, Tensor y) {
+        if (!DeviceTensors.isDevice(x) && !DeviceTensors.isDevice(y)) {
+            Ops.super.permute(x, order, y);
+            return;
+        }
+        int n = x.rank();
+        if (n > 6 || order.length != n) throw new IllegalArgumentException("permute supports rank <= 6; got " + n);
+        int[] xs = x.shape();
+        long[] stride = new long[n];
+        long st = 1;
+        for (int d = n - 1; d >= 0; d--) { stride[d] = st; st *= xs[d]; }
+        Object[] args = new Object[3 + 6 + 6 + 1];
+        args[0] = out(y);
+        args[1] = in(x);
+        args[2] = n;
+        for (int d = 0; d < 6; d++) {
+            args[3 + d] = d < n ? xs[order[d]] : 1;
+            args[9 + d] = d < n ? stride[order[d]] : 0L;
+        }
+        args[15] = x.size();
+        k("layout", "xlstm_permute_f32").launch1d(x.size(), stream, args);
     }
 
     /** A zero-filled device tensor (recurrent states). */

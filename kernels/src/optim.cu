@@ -1,0 +1,82 @@
+// Optimizer and metrics kernels for training where the parameters live on the GPU.
+#include "common.cuh"
+
+// AdamW, one parameter tensor, with exactly the float operations of the CPU optimizer (train/AdamW.java):
+//   p *= decay; m = fma(g, 1-b1, m*b1); v = v*b2 + (g*(1-b2))*g; p -= (m / (sqrt(v)/bc2sqrt + eps)) * stepSize
+// Intrinsics with explicit rounding keep nvcc from contracting into other fused multiply-adds, so the GPU and
+// the CPU produce the same parameters bit for bit from the same gradients.
+extern "C" __global__ void xlstm_adamw_exact_f32(float* __restrict__ p, const float* __restrict__ g,
+                                                 float* __restrict__ m, float* __restrict__ v, float decay, float b1,
+                                                 float omb1, float b2, float omb2, float stepSize, float bc2sqrt,
+                                                 float eps, int64_t n) {
+    GRID_STRIDE(i, n) {
+        float gi = g[i];
+        float pi = __fmul_rn(p[i], decay);
+        float mi = __fmaf_rn(gi, omb1, __fmul_rn(m[i], b1));
+        float vi = __fadd_rn(__fmul_rn(v[i], b2), __fmul_rn(__fmul_rn(gi, omb2), gi));
+        float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bc2sqrt), eps);
+        pi = __fsub_rn(pi, __fmul_rn(__fdiv_rn(mi, denom), stepSize));
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi;
+    }
+}
+
+// Sums of squares per block (fixed tree); the host adds the partials in block order in double (deterministic).
+extern "C" __global__ void xlstm_sumsq_blocks_f32(const float* __restrict__ x, float* __restrict__ partial, int64_t n) {
+    __shared__ float red[32];
+    float s = 0.f;
+    GRID_STRIDE(i, n) s = fmaf(x[i], x[i], s);
+    s = block_sum(s, red);
+    if (threadIdx.x == 0) partial[blockIdx.x] = s;
+}
+
+extern "C" __global__ void xlstm_scale_inplace_f32(float* __restrict__ x, float a, int64_t n) {
+    GRID_STRIDE(i, n) x[i] *= a;
+}
+
+// Per row of logits [R, V]: the first arg-max (as torch.argmax) and, for a scored row (target >= 0), the negative
+// log-likelihood logsumexp(row) - row[target]; ignored rows get nll 0. One block per row.
+extern "C" __global__ void xlstm_row_argmax_nll_f32(const float* __restrict__ logits, const int* __restrict__ targets,
+                                                    int* __restrict__ argmax, float* __restrict__ nll, int V) {
+    __shared__ float smax[32];
+    __shared__ int sidx[32];
+    __shared__ float red[32];
+    const int64_t row = blockIdx.x;
+    const float* x = logits + row * V;
+    float best = -INFINITY;
+    int bi = 0x7fffffff;
+    for (int c = threadIdx.x; c < V; c += blockDim.x) {
+        float xv = x[c];
+        if (xv > best || (xv == best && c < bi) || (bi == 0x7fffffff && xv != xv)) { best = xv; bi = c; }
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        float ob = __shfl_xor_sync(0xffffffffu, best, o);
+        int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+        if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    if (lane == 0) { smax[warp] = best; sidx[warp] = bi; }
+    __syncthreads();
+    if (warp == 0) {
+        best = lane < nw ? smax[lane] : -INFINITY;
+        bi = lane < nw ? sidx[lane] : 0x7fffffff;
+        for (int o = 16; o > 0; o >>= 1) {
+            float ob = __shfl_xor_sync(0xffffffffu, best, o);
+            int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+            if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+        }
+        if (lane == 0) { smax[0] = best; sidx[0] = bi; }
+    }
+    __syncthreads();
+    const float mx = smax[0];
+    const int am = sidx[0];
+    float s = 0.f;
+    for (int c = threadIdx.x; c < V; c += blockDim.x) s += expf(x[c] - mx);
+    s = block_sum(s, red);
+    if (threadIdx.x == 0) {
+        argmax[row] = am == 0x7fffffff ? 0 : am;
+        const int t = targets[row];
+        nll[row] = t < 0 ? 0.f : (mx + logf(s)) - x[t];
+    }
+}

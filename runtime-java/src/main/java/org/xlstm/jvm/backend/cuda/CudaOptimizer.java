@@ -1,0 +1,64 @@
+package org.xlstm.jvm.backend.cuda;
+
+import org.xlstm.jvm.tensor.Tensor;
+
+/**
+ * The optimizer's and the metrics' device kernels (kernels/src/optim.cu) behind {@link CudaGradOps}'s
+ * {@code sumOfSquares}, {@code scale}, {@code adamw} and {@code rowArgmaxAndNll}: with parameters, gradients and
+ * moments on the GPU, a training step copies only the loss, the norm's partial sums and (for metrics) two numbers
+ * per row back to the host.
+ */
+final class CudaOptimizer {
+    private static final int SUMSQ_BLOCKS = 256;
+
+    private final CudaOps ops;
+    private Tensor partials;
+
+    CudaOptimizer(CudaOps ops) { this.ops = ops; }
+
+    /** Σ x²: block partial sums on the device (fixed trees), added in block order in double here. */
+    synchronized double sumOfSquares(Tensor x) {
+        if (partials == null) partials = ops.memory().allocate(SUMSQ_BLOCKS);
+        int blocks = (int) Math.max(1, Math.min(SUMSQ_BLOCKS, (x.size() + 255) / 256));
+        ops.kernel("optim", "xlstm_sumsq_blocks_f32").launch(blocks, 1, 1, 256, 1, 1, 0, ops.stream(),
+                CudaOps.output(partials), ops.input(x), x.size());
+        float[] p = new float[blocks];
+        ops.read(partials, 0, p, 0, blocks);
+        double s = 0;
+        for (float v : p) s += v;
+        return s;
+    }
+
+    void scale(Tensor x, float c) {
+        ops.kernel("optim", "xlstm_scale_inplace_f32").launch1d(x.size(), ops.stream(), CudaOps.output(x), c, x.size());
+    }
+
+    void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float decay, float b1, float omb1, float b2, float omb2,
+               float stepSize, float bc2Sqrt, float eps) {
+        ops.kernel("optim", "xlstm_adamw_exact_f32").launch1d(p.size(), ops.stream(), CudaOps.output(p), ops.input(g),
+                CudaOps.output(m), CudaOps.output(v), decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps, p.size());
+    }
+
+    void rowArgmaxAndNll(Tensor logits, int[] targets, int[] argmax, double[] nll) {
+        int v = logits.dim(-1);
+        int rows = Math.toIntExact(logits.size() / v);
+        if (targets.length < rows) throw new IllegalArgumentException(rows + " rows of logits, " + targets.length + " targets");
+        for (int r = 0; r < rows; r++)
+            if (targets[r] >= v)
+                throw new IllegalArgumentException("target " + targets[r] + " of row " + r + " is outside the vocabulary [0, " + v + ")");
+        Tensor t = ops.memory().uploadInts(java.util.Arrays.copyOf(targets, rows), ops.stream());
+        Tensor am = ops.memory().allocate(rows), nl = ops.memory().allocate(rows);
+        ops.kernel("optim", "xlstm_row_argmax_nll_f32").launch(rows, 1, 1, 256, 1, 1, 0, ops.stream(), CudaOps.output(logits),
+                CudaOps.output(t), CudaOps.output(am), CudaOps.output(nl), v);
+        float[] a = new float[rows], n = new float[rows];
+        ops.read(am, 0, a, 0, rows);   // int bits, read as floats and converted back below
+        ops.read(nl, 0, n, 0, rows);
+        for (int r = 0; r < rows; r++) {
+            argmax[r] = Float.floatToRawIntBits(a[r]);
+            nll[r] = n[r];
+        }
+        ops.memory().release(t);
+        ops.memory().release(am);
+        ops.memory().release(nl);
+    }
+}
