@@ -53,6 +53,11 @@ class TrainCommand : Callable<Int> {
         "(exactly as if it had not stopped)."])
     var resume: Path? = null
 
+    @Option(names = ["--device"], paramLabel = "DEVICE", defaultValue = "cpu",
+        description = ["cpu (default), cuda (float32), cuda-tf32 or cuda-bf16 (bf16 products, float32 master weights " +
+            "and optimizer); cuda:N picks GPU N. On a GPU the parameters, gradients and AdamW state stay on the device."])
+    var device: String = "cpu"
+
     @Option(names = ["--no-progress"], description = ["No progress line (log lines only)."])
     var noProgress: Boolean = false
 
@@ -83,7 +88,7 @@ class TrainCommand : Callable<Int> {
         err.println("xlstm train: ${recipe?.name ?: model} on ${taskName ?: dataFile} for ${settings.steps()} steps, " +
             "batch ${settings.batchSize()} -> $dir")
         val result = TrainRun.run(config, settings, taskName, dataFile, spec?.mqar, spec?.evalBatches ?: 4,
-            spec?.trimToLongest ?: true, if (isRecipe) Files.readString(model) else null, null, err)
+            spec?.trimToLongest ?: true, if (isRecipe) Files.readString(model) else null, null, err, device)
         val o = spec().commandLine().out
         o.println("trained ${result.steps()} steps; final train loss %.4f".format(result.trainLoss()))
         for ((split, r) in result.eval()) o.println("  %-10s loss %.4f  accuracy %.4f".format(split, r.loss(), r.accuracy()))

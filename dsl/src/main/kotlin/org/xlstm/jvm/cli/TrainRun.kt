@@ -14,6 +14,7 @@ import org.xlstm.jvm.model.TrainableLanguageModel
 import org.xlstm.jvm.tokenizer.ByteTokenizer
 import org.xlstm.jvm.train.ConsoleProgress
 import org.xlstm.jvm.train.TrainSettings
+import org.xlstm.jvm.train.ResidentTraining
 import org.xlstm.jvm.train.TrainableXlstm
 import org.xlstm.jvm.train.Trainer
 import java.io.PrintStream
@@ -43,6 +44,7 @@ internal object TrainRun {
         recipeSource: String?,
         progress: ConsoleProgress?,
         notes: PrintStream,
+        device: String = "cpu",
     ): Trainer.Result {
         val train: BatchSource
         val evals = LinkedHashMap<String, List<Batch>>()
@@ -65,12 +67,24 @@ internal object TrainRun {
             }
             else -> throw CliException("nothing to train on: give --task NAME or --data FILE (or a training { } block in the recipe)")
         }
-        val lm = Models.initialized(model, settings.seed(), CpuOps()) as TrainableLanguageModel
+        val ops = if (device == "cpu") CpuOps() else try {
+            org.xlstm.jvm.backend.Backends.create(device)
+        } catch (e: RuntimeException) {
+            throw CliException("--device $device: ${e.message}")
+        }
+        if (!ops.supportsTraining()) throw CliException("--device $device cannot train (no backward kernels)")
+        val lm = Models.initialized(model, settings.seed(), ops) as TrainableLanguageModel
         lm.use {
-            val trainer = Trainer(settings, TrainableXlstm(lm, settings.seed()), train, evals).notes(notes)
+            // on a GPU the parameters, gradients and optimizer state stay in device memory for the whole run
+            val trainable = if (ops.hostMemory()) TrainableXlstm(lm, settings.seed()) else ResidentTraining(lm, settings.seed())
+            val trainer = Trainer(settings, trainable, train, evals).notes(notes)
             if (progress != null || !settings.progress()) trainer.progress(progress)
             recipeSource?.let { trainer.recipe(it) }
-            return trainer.run()
+            try {
+                return trainer.run()
+            } finally {
+                (trainable as? ResidentTraining)?.close()
+            }
         }
     }
 

@@ -59,9 +59,9 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
 
     public Precision precision() { return precision; }
 
-    /** No backward kernels yet: training runs on the CPU backend. */
+    /** Training runs on the GPU: {@link CudaGradOps} is the backward pass, parameters stay in device memory. */
     @Override
-    public boolean supportsTraining() { return false; }
+    public boolean supportsTraining() { return true; }
 
     public CudaStream stream() { return stream; }
 

@@ -1,0 +1,167 @@
+package org.xlstm.jvm.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xlstm.jvm.backend.cpu.CpuOps;
+import org.xlstm.jvm.config.MlstmLayerConfig;
+import org.xlstm.jvm.config.SlstmBackend;
+import org.xlstm.jvm.config.SlstmBlockConfig;
+import org.xlstm.jvm.config.SlstmLayerConfig;
+import org.xlstm.jvm.config.XlstmConfig;
+import org.xlstm.jvm.cuda.CudaContext;
+import org.xlstm.jvm.data.Batch;
+import org.xlstm.jvm.model.Models;
+import org.xlstm.jvm.model.TrainableLanguageModel;
+import org.xlstm.jvm.train.AdamW;
+import org.xlstm.jvm.train.Parameter;
+import org.xlstm.jvm.train.ResidentTraining;
+import org.xlstm.jvm.train.TrainableXlstm;
+
+/**
+ * Training on the GPU with the parameters resident there (ResidentTraining over CudaOps + CudaGradOps) against the
+ * CPU engine: the same losses and parameters after several AdamW steps, bf16 mixed precision that learns, and no
+ * device-memory growth over 10,000 steps. Skipped, with the reason, where there is no GPU.
+ */
+class CudaTrainingTest {
+    private static CudaContext ctx;
+
+    @BeforeAll
+    static void open() {
+        assumeTrue(CudaContext.isAvailable(), () -> "GPU tests skipped: " + CudaContext.unavailableReason());
+        ctx = CudaContext.open(0);
+    }
+
+    @AfterAll
+    static void closeAll() {
+        if (ctx != null) ctx.close();
+    }
+
+    private static XlstmConfig model(SlstmBackend slstmBackend, double dropout) {
+        return XlstmConfig.builder().vocabSize(13).contextLength(32).embeddingDim(32).numBlocks(3).slstmAt(1)
+                .dropout(dropout).mlstm(MlstmLayerConfig.DEFAULTS.withNumHeads(2))
+                .slstmBlock(new SlstmBlockConfig(SlstmLayerConfig.DEFAULTS.withNumHeads(2).withBackend(slstmBackend), null))
+                .build();
+    }
+
+    private static Batch batch(int b, int s, int vocab, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] in = new int[b * s], tg = new int[b * s];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = r.nextInt(vocab);
+            tg[i] = i % 5 == 0 ? -1 : r.nextInt(vocab);
+        }
+        return new Batch(in, tg, b, s);
+    }
+
+    /** Losses of each step and the parameters after them (host copies, by official name). */
+    private record Run(float[] losses, java.util.Map<String, float[]> params) {}
+
+    private static Run train(TrainableLanguageModel lm, boolean resident, int steps, double clip, long seed) {
+        float[] out = new float[steps];
+        java.util.Map<String, float[]> params = new java.util.LinkedHashMap<>();
+        if (resident) {
+            try (ResidentTraining t = new ResidentTraining(lm, seed)) {
+                AdamW opt = AdamW.official(t.parameters(), false, 0.9, 0.999, 1e-8, 0.1);
+                for (int i = 0; i < steps; i++) {
+                    t.zeroGrads();
+                    out[i] = t.lossAndGradients(batch(3, 21, 13, i));
+                    t.clipByGlobalNorm(clip);
+                    t.adamwStep(opt, 3e-3);
+                }
+                t.syncToHost(opt);
+                for (Parameter p : t.parameters()) params.put(p.name(), p.valueArray());
+            }
+        } else {
+            TrainableXlstm t = new TrainableXlstm(lm, seed);
+            AdamW opt = AdamW.official(t.parameters(), false, 0.9, 0.999, 1e-8, 0.1);
+            for (int i = 0; i < steps; i++) {
+                for (Parameter p : t.parameters()) p.zeroGrad();
+                out[i] = t.lossAndGradients(batch(3, 21, 13, i));
+                org.xlstm.jvm.train.GradientClipping.clipByGlobalNorm(t.parameters(), clip);
+                opt.step(3e-3);
+            }
+            for (Parameter p : t.parameters()) params.put(p.name(), p.valueArray());
+        }
+        return new Run(out, params);
+    }
+
+    private void trainsLikeTheCpu(SlstmBackend layout, double dropout) {
+        XlstmConfig c = model(layout, dropout);
+        try (DeviceTensors mem = new DeviceTensors(ctx); CudaOps gpu = new CudaOps(mem, CudaOps.Precision.FP32);
+             TrainableLanguageModel cpuLm = (TrainableLanguageModel) Models.initialized(c, 3, new CpuOps());
+             TrainableLanguageModel gpuLm = (TrainableLanguageModel) Models.initialized(c, 3, gpu)) {
+            Run cpu = train(cpuLm, false, 6, 0.5, 11), gpuRun = train(gpuLm, true, 6, 0.5, 11);
+            float[] lc = cpu.losses(), lg = gpuRun.losses();
+            for (int i = 0; i < lc.length; i++)
+                assertEquals(lc[i], lg[i], 1e-4 * Math.abs(lc[i]), "loss of step " + (i + 1) + " (" + layout + ")");
+            assertEquals(cpu.params().keySet(), gpuRun.params().keySet());
+            for (String name : cpu.params().keySet()) {
+                float[] a = cpu.params().get(name), b = gpuRun.params().get(name);
+                double num = 0, den = 0;
+                for (int i = 0; i < a.length; i++) {
+                    num += (a[i] - b[i]) * (double) (a[i] - b[i]);
+                    den += a[i] * (double) a[i];
+                }
+                double rel = Math.sqrt(num / Math.max(den, 1e-30));
+                assertTrue(rel < 1e-4, name + " after 6 steps on the GPU: relative difference " + rel + " from the CPU");
+            }
+        }
+    }
+
+    @Test
+    void trainsLikeTheCpuCudaLayout() { trainsLikeTheCpu(SlstmBackend.CUDA, 0.0); }
+
+    @Test
+    void trainsLikeTheCpuVanillaLayoutWithDropout() { trainsLikeTheCpu(SlstmBackend.VANILLA, 0.1); }
+
+    @Test
+    void bf16MixedPrecisionLearns() {
+        XlstmConfig c = model(SlstmBackend.CUDA, 0.0);
+        try (DeviceTensors mem = new DeviceTensors(ctx); CudaOps gpu = new CudaOps(mem, CudaOps.Precision.BF16);
+             TrainableLanguageModel lm = (TrainableLanguageModel) Models.initialized(c, 3, gpu);
+             ResidentTraining t = new ResidentTraining(lm, 1)) {
+            AdamW opt = AdamW.official(t.parameters(), false, 0.9, 0.999, 1e-8, 0.0);
+            Batch b = batch(4, 24, 13, 99);
+            float first = 0, last = 0;
+            for (int i = 0; i < 60; i++) {
+                t.zeroGrads();
+                last = t.lossAndGradients(b);
+                if (i == 0) first = last;
+                t.clipByGlobalNorm(1.0);
+                t.adamwStep(opt, 1e-2);
+            }
+            assertTrue(last < 0.5 * first, "bf16 training on one repeated batch: loss " + first + " -> " + last);
+        }
+    }
+
+    @Test
+    void noDeviceMemoryGrowthOver10000Steps() {
+        XlstmConfig c = XlstmConfig.builder().vocabSize(7).contextLength(16).embeddingDim(16).numBlocks(2).slstmAt(1)
+                .mlstm(MlstmLayerConfig.DEFAULTS.withNumHeads(1))
+                .slstmBlock(new SlstmBlockConfig(SlstmLayerConfig.DEFAULTS.withNumHeads(1), null)).build();
+        try (DeviceTensors mem = new DeviceTensors(ctx); CudaOps gpu = new CudaOps(mem, CudaOps.Precision.BF16);
+             TrainableLanguageModel lm = (TrainableLanguageModel) Models.initialized(c, 3, gpu);
+             ResidentTraining t = new ResidentTraining(lm, 1)) {
+            AdamW opt = AdamW.official(t.parameters(), false, 0.9, 0.999, 1e-8, 0.1);
+            Batch b = batch(2, 16, 7, 5);
+            Runnable step = () -> {
+                t.zeroGrads();
+                t.lossAndGradients(b);
+                t.clipByGlobalNorm(1.0);
+                t.adamwStep(opt, 1e-4);
+            };
+            for (int i = 0; i < 50; i++) step.run();
+            gpu.synchronize();
+            long live = ctx.allocator().liveBytes(), drivers = ctx.allocator().driverAllocations();
+            for (int i = 0; i < 10_000; i++) step.run();
+            gpu.synchronize();
+            assertEquals(drivers, ctx.allocator().driverAllocations(), "device allocations made after the first 50 steps");
+            assertEquals(live, ctx.allocator().liveBytes(), "device bytes in use after 10,050 steps vs after 50");
+        }
+    }
+}
