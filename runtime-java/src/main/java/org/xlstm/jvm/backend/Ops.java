@@ -140,6 +140,17 @@ public interface Ops {
      */
     default Tensor allocate(int... shape) { return Tensor.allocate(java.lang.foreign.Arena.ofAuto(), shape); }
 
+    /**
+     * Runs {@code step}: one recurrent step of {@code model} over {@code state} whose only host input is
+     * {@code tokens} (what the step passes to {@link #embedding}), and returns its output. A backend may make
+     * repeated calls with the same model and state cheaper: the CUDA backend records the step's kernels once in a
+     * CUDA graph and replays it with the new tokens (decoding launches hundreds of small kernels per token). The
+     * step must therefore do the same work every time for one (model, state, tokens.length). Default: just runs it.
+     */
+    default Tensor repeatedStep(Object model, Object state, int[] tokens, java.util.function.Supplier<Tensor> step) {
+        return step.get();
+    }
+
     /** Whether this backend computes in host memory (tensors the CPU may read); false for a GPU. */
     default boolean hostMemory() { return true; }
 

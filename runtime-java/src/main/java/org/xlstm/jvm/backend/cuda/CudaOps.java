@@ -198,11 +198,26 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
 
     @Override
     public void embedding(int[] tokens, Tensor table, Tensor y) {
-        Tensor ids = memory.uploadInts(tokens, stream);
         int d = table.dim(1);
+        long captured = graphs.capturingIds();
+        if (captured != 0) {
+            // inside a decode-step capture: the graph reads the ids its replays copy into this buffer
+            k("elementwise", "xlstm_embedding_f32").launch1d((long) tokens.length * d, stream, out(y), in(table),
+                    captured, d, (long) tokens.length * d);
+            return;
+        }
+        Tensor ids = memory.uploadInts(tokens, stream);
         k("elementwise", "xlstm_embedding_f32").launch1d((long) tokens.length * d, stream, out(y), in(table),
                 DeviceTensors.address(ids), d, (long) tokens.length * d);
         memory.release(ids);
+    }
+
+    private final StepGraphs graphs = new StepGraphs(this);
+
+    /** Decode steps replayed from CUDA graphs (see {@link StepGraphs}). */
+    @Override
+    public Tensor repeatedStep(Object model, Object state, int[] tokens, java.util.function.Supplier<Tensor> step) {
+        return graphs.run(model, state, tokens, step);
     }
 
     // ------------------------------------------------------------------ normalisation
@@ -481,6 +496,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
 
     @Override
     public void close() {
+        graphs.close();
         blas.close();
         stream.close();
     }
