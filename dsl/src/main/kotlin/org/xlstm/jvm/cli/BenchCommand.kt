@@ -82,24 +82,36 @@ class BenchCommand : Callable<Int> {
         description = ["cpu (default), cuda, cuda-tf32 or cuda-bf16."])
     var device: String = "cpu"
 
+    @Option(names = ["--profile"], description = ["Also time every operation (waiting for the device after each) and " +
+        "print, per phase, where the time goes to stderr. Throughput figures are lower with it; use it to find hot spots."])
+    var profile: Boolean = false
+
     override fun call(): Int {
         if (batch < 1 || seq < 1 || runs < 1 || warmup < 0 || genTokens < 1 || warmupSeconds < 0)
             throw CliException("--batch, --seq, --runs and --gen-tokens must be positive, --warmup and --warmup-seconds non-negative")
         val source = ModelSource.load(model)
         val checkpoint = Files.isDirectory(model) && (Files.exists(model.resolve("model.safetensors")) ||
             Files.exists(model.resolve("model.safetensors.index.json")))
-        val ops = try {
+        val backend = try {
             org.xlstm.jvm.backend.Backends.create(device)
         } catch (e: RuntimeException) {
             throw CliException("--device $device: ${e.message}")
         }
+        val profiler = if (profile) org.xlstm.jvm.backend.OpProfile() else null
+        val ops = if (profiler != null) org.xlstm.jvm.backend.OpProfile.wrap(backend, profiler) else backend
+        fun <T> phase(name: String, body: () -> T): T {
+            profiler?.reset()
+            val r = body()
+            profiler?.let { System.err.print(it.table(name)) }
+            return r
+        }
         val lm = if (checkpoint) Models.load(source.model, model, ops) else Models.initialized(source.model, seed, ops)
         lm.use {
-            val forward = benchForward(it)
-            val generate = benchGenerate(it, 1)
-            val generateBatched = if (genBatch > 1) benchGenerate(it, genBatch) else null
+            val forward = phase("forward $batch x $seq") { benchForward(it) }
+            val generate = phase("generate batch 1") { benchGenerate(it, 1) }
+            val generateBatched = if (genBatch > 1) phase("generate batch $genBatch") { benchGenerate(it, genBatch) } else null
             // last: training steps change the weights (by a tiny learning rate)
-            val train = if (noTrain || !it.ops().supportsTraining()) null else benchTrain(it)
+            val train = if (noTrain || !it.ops().supportsTraining()) null else phase("train $batch x $seq") { benchTrain(it) }
             val out = spec.commandLine().out
             val result = linkedMapOf<String, Any>(
                 "model" to source.name,

@@ -151,6 +151,9 @@ public interface Ops {
         return step.get();
     }
 
+    /** Waits until every operation launched so far has finished (a no-op where operations run synchronously). */
+    default void synchronize() {}
+
     /** Whether this backend computes in host memory (tensors the CPU may read); false for a GPU. */
     default boolean hostMemory() { return true; }
 

@@ -85,6 +85,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     boolean tf32() { return tf32; }
 
     /** Waits for everything launched so far. */
+    @Override
     public void synchronize() { stream.synchronize(); }
 
     private CudaKernel k(String module, String fn) { return ctx.kernel(module, fn); }
