@@ -1,43 +1,115 @@
 // Training kernels: cross-entropy fused with the softmax over the logits, AdamW, and the global gradient norm.
 #include "common.cuh"
 
-// One block per row r of logits [R, V]. targets[r] = -1 means ignored (loss 0, gradient 0).
-// loss[r] = logsumexp(logits[r]) - logits[r, t]; dlogits[r] = (softmax(logits[r]) - onehot(t)) * scale
-// where scale = 1 / (number of non-ignored rows), known on the host. dlogits may alias logits.
-extern "C" __global__ void xlstm_cross_entropy_f32(const float* logits, const int* __restrict__ targets,
-                                                   float* __restrict__ loss, float* dlogits, int V, float scale) {
-    __shared__ float red[32];
+// Cross-entropy fused with the softmax: one block per row r of logits [R, V], targets[r] = -1 ignored.
+//   loss[r] = logsumexp(logits[r]) − logits[r, t] (0 for an ignored row)
+//   dlogits[r] = (softmax(logits[r]) − onehot(t))·scale (0 for an ignored row), scale = 1/count from the host.
+// The log-sum-exp is computed online (running max and sum rescaled when the max grows) in the same pass that reads
+// the row, so the logits are read once from memory: the cached variant keeps the row in shared memory (V·4 bytes
+// of dynamic shared memory) for the gradient pass; the plain one reads the row again (mostly from L2).
+// Threads combine their (max, sum) pairs through a fixed tree: deterministic. dlogits may be null (loss only)
+// or alias logits (each element is read before the same thread overwrites it; the target logit is read first).
+
+// (m, s) ← the log-sum-exp pair of the union of (m, s) and (mo, so); an empty pair is (−∞, 0).
+__device__ __forceinline__ void lse_merge(float& m, float& s, float mo, float so) {
+    if (mo == -INFINITY) return;
+    if (m == -INFINITY) { m = mo; s = so; return; }
+    if (mo > m) { s = s * expf(m - mo) + so; m = mo; }
+    else s += so * expf(mo - m);
+}
+
+// one more value into the running pair
+__device__ __forceinline__ void lse_add(float& m, float& s, float v) {
+    if (v > m) { s = s * expf(m - v) + 1.f; m = v; }      // from (−∞, 0): 0·0 + 1
+    else if (m != -INFINITY) s += expf(v - m);
+}
+
+__device__ __forceinline__ void lse_add4(float& m, float& s, float4 v) {
+    float vm = fmaxf(fmaxf(v.x, v.y), fmaxf(v.z, v.w));
+    if (vm > m) { s = s * expf(m - vm); m = vm; }
+    if (m != -INFINITY) s += (expf(v.x - m) + expf(v.y - m)) + (expf(v.z - m) + expf(v.w - m));
+}
+
+template <bool CACHE>
+__device__ __forceinline__ void cross_entropy_row(const float* logits, const int* __restrict__ targets,
+                                                  float* __restrict__ loss, float* dlogits, int V, float scale,
+                                                  float* cache) {
+    __shared__ float wm[32], ws[32];
     const int64_t row = blockIdx.x;
     const float* x = logits + row * V;
-    float* g = dlogits + row * V;
+    float* g = dlogits == nullptr ? nullptr : dlogits + row * V;
     const int t = targets[row];
-    float mx = -INFINITY;
-    for (int c = threadIdx.x; c < V; c += blockDim.x) mx = fmaxf(mx, x[c]);
-    // block max through the same fixed tree as block_sum
-    for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
-    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = mx;
-    __syncthreads();
-    if (threadIdx.x < 32) {
-        float v = threadIdx.x < (blockDim.x >> 5) ? red[threadIdx.x] : -INFINITY;
-        for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-        if (threadIdx.x == 0) red[0] = v;
-    }
-    __syncthreads();
-    mx = red[0];
-    __syncthreads();
-    float s = 0.f;
-    for (int c = threadIdx.x; c < V; c += blockDim.x) s += expf(x[c] - mx);
-    const float sum = block_sum(s, red);
-    const float lse = mx + logf(sum);
-    const float xt = (t >= 0) ? x[t] : 0.f;   // read before any aliasing write
-    __syncthreads();
-    if (threadIdx.x == 0) loss[row] = t < 0 ? 0.f : lse - xt;
-    if (dlogits != nullptr) {
+    const float xt = (threadIdx.x == 0 && t >= 0) ? x[t] : 0.f;   // before anything is written
+    const bool vec = (V & 3) == 0 && (((uintptr_t)x | (uintptr_t)g) & 15) == 0;
+    const int n4 = V >> 2;
+    float m = -INFINITY, s = 0.f;
+    if (vec) {
+        const float4* x4 = reinterpret_cast<const float4*>(x);
+        for (int i = threadIdx.x; i < n4; i += blockDim.x) {
+            float4 v = x4[i];
+            if (CACHE) reinterpret_cast<float4*>(cache)[i] = v;
+            lse_add4(m, s, v);
+        }
+    } else {
         for (int c = threadIdx.x; c < V; c += blockDim.x) {
-            float p = expf(x[c] - lse);
-            g[c] = t < 0 ? 0.f : (p - (c == t ? 1.f : 0.f)) * scale;
+            float v = x[c];
+            if (CACHE) cache[c] = v;
+            lse_add(m, s, v);
         }
     }
+    for (int o = 16; o > 0; o >>= 1) {
+        float mo = __shfl_xor_sync(0xffffffffu, m, o), so = __shfl_xor_sync(0xffffffffu, s, o);
+        lse_merge(m, s, mo, so);
+    }
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    if (lane == 0) { wm[warp] = m; ws[warp] = s; }
+    __syncthreads();
+    if (warp == 0) {
+        m = lane < nw ? wm[lane] : -INFINITY;
+        s = lane < nw ? ws[lane] : 0.f;
+        for (int o = 16; o > 0; o >>= 1) {
+            float mo = __shfl_xor_sync(0xffffffffu, m, o), so = __shfl_xor_sync(0xffffffffu, s, o);
+            lse_merge(m, s, mo, so);
+        }
+        if (lane == 0) { wm[0] = m; ws[0] = s; }
+    }
+    __syncthreads();   // also orders every cache write before the gradient pass reads
+    const float lse = wm[0] + logf(ws[0]);
+    if (threadIdx.x == 0) loss[row] = t < 0 ? 0.f : lse - xt;
+    if (g == nullptr) return;
+    if (t < 0) {
+        for (int c = threadIdx.x; c < V; c += blockDim.x) g[c] = 0.f;
+        return;
+    }
+    if (vec) {
+        const float4* src = reinterpret_cast<const float4*>(CACHE ? cache : x);
+        float4* g4 = reinterpret_cast<float4*>(g);
+        for (int i = threadIdx.x; i < n4; i += blockDim.x) {
+            float4 v = src[i];
+            int c = i << 2;
+            float4 o;
+            o.x = (expf(v.x - lse) - (c == t ? 1.f : 0.f)) * scale;
+            o.y = (expf(v.y - lse) - (c + 1 == t ? 1.f : 0.f)) * scale;
+            o.z = (expf(v.z - lse) - (c + 2 == t ? 1.f : 0.f)) * scale;
+            o.w = (expf(v.w - lse) - (c + 3 == t ? 1.f : 0.f)) * scale;
+            g4[i] = o;
+        }
+    } else {
+        const float* src = CACHE ? cache : x;
+        for (int c = threadIdx.x; c < V; c += blockDim.x) g[c] = (expf(src[c] - lse) - (c == t ? 1.f : 0.f)) * scale;
+    }
+}
+
+extern "C" __global__ void xlstm_cross_entropy_f32(const float* logits, const int* __restrict__ targets,
+                                                   float* __restrict__ loss, float* dlogits, int V, float scale) {
+    cross_entropy_row<false>(logits, targets, loss, dlogits, V, scale, nullptr);
+}
+
+// As xlstm_cross_entropy_f32 with the row kept in V·4 bytes of dynamic shared memory between the two passes.
+extern "C" __global__ void xlstm_cross_entropy_cached_f32(const float* logits, const int* __restrict__ targets,
+                                                          float* __restrict__ loss, float* dlogits, int V, float scale) {
+    extern __shared__ float4 cache4[];
+    cross_entropy_row<true>(logits, targets, loss, dlogits, V, scale, reinterpret_cast<float*>(cache4));
 }
 
 // torch.optim.AdamW, one parameter tensor: decoupled decay first, then the bias-corrected Adam step.

@@ -143,6 +143,56 @@ public final class Cublas implements AutoCloseable {
             check("cublasGemmStridedBatchedEx headwise(rows=" + rows + ", heads=" + heads + ", out=" + out + ", in=" + in + ")", rc);
     }
 
+    /**
+     * General row-major product {@code C[M,N] (+)= op(A)·op(B)} with float32 output: op(A) is A stored {@code [M,K]},
+     * or Aᵀ with A stored {@code [K,M]} when {@code transA}; op(B) is B stored {@code [K,N]}, or Bᵀ with B stored
+     * {@code [N,K]} when {@code transB}. {@code lda}, {@code ldb}, {@code ldc} are the row strides (in elements) of
+     * the matrices as stored; {@code accumulate} adds to C (beta = 1) instead of overwriting it.
+     *
+     * <p>cuBLAS is column-major, where a row-major matrix reads as its transpose: Cᵀ = op(B)ᵀ·op(A)ᵀ, so B goes
+     * first, with op N when it is used as stored and T when transposed (likewise A).
+     */
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int aType, int lda, long b, int bType,
+                     int ldb, long c, int ldc, boolean accumulate, int computeType) {
+        if (m == 0 || n == 0) return;
+        ctx.bind();
+        MemorySegment beta = accumulate ? one : zero;
+        int rc;
+        try {
+            rc = (int) handles().gemmEx().invokeExact(handle, transB ? OP_T : OP_N, transA ? OP_T : OP_N, n, m, k, one, b,
+                    bType, ldb, a, aType, lda, beta, c, R_32F, ldc, computeType, GEMM_DEFAULT);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cuBLAS call failed: " + t, t);
+        }
+        if (rc != 0)
+            check("cublasGemmEx(transA=" + transA + ", transB=" + transB + ", m=" + m + ", n=" + n + ", k=" + k + ", lda="
+                    + lda + ", ldb=" + ldb + ", ldc=" + ldc + ")", rc);
+    }
+
+    /**
+     * {@link #gemm} over {@code batch} independent products, the i-th at {@code a + i·strideA}, {@code b + i·strideB},
+     * {@code c + i·strideC} (strides in elements of each matrix's type). With strides that step along columns
+     * (as {@link #headwiseABt}) the batches are the column blocks of one row-major matrix: per-head products.
+     */
+    public void gemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, long a, int aType, int lda,
+                                   long strideA, long b, int bType, int ldb, long strideB, long c, int ldc, long strideC,
+                                   int batch, boolean accumulate, int computeType) {
+        if (m == 0 || n == 0 || batch == 0) return;
+        ctx.bind();
+        MemorySegment beta = accumulate ? one : zero;
+        int rc;
+        try {
+            rc = (int) handles().gemmStridedBatchedEx().invokeExact(handle, transB ? OP_T : OP_N, transA ? OP_T : OP_N, n, m,
+                    k, one, b, bType, ldb, strideB, a, aType, lda, strideA, beta, c, R_32F, ldc, strideC, batch,
+                    computeType, GEMM_DEFAULT);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cuBLAS call failed: " + t, t);
+        }
+        if (rc != 0)
+            check("cublasGemmStridedBatchedEx(transA=" + transA + ", transB=" + transB + ", m=" + m + ", n=" + n + ", k=" + k
+                    + ", batch=" + batch + ")", rc);
+    }
+
     @Override
     public void close() {
         ctx.bind();
