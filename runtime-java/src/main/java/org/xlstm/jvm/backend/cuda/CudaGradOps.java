@@ -149,10 +149,26 @@ public final class CudaGradOps implements GradOps {
         OpChecks.embedding(tokens, dTable, dy);
         int n = tokens.length, d = dTable.dim(1);
         if (n == 0 || d == 0) return;
+        int[] csr = tokenGroups(tokens);
+        int u = (csr.length - 1 - n) / 2;
+        Tensor dev = ops.memory().uploadInts(csr, ops.stream());
+        int threads = Math.min(256, roundUp32(d));
+        k("xlstm_embedding_backward_f32").launch(u, (d + threads - 1) / threads, 1, threads, 1, 1, 0, ops.stream(),
+                out(dTable), in(dy), DeviceTensors.address(dev), u, d);
+        release(dev);
+    }
+
+    /**
+     * The positions of {@code tokens} grouped by token, as grad.cu's xlstm_embedding_backward_f32 reads them:
+     * {@code [U distinct tokens, ascending | U + 1 offsets into the positions | the positions, grouped, each group
+     * ascending]}. Tokens must be non-negative.
+     */
+    static int[] tokenGroups(int[] tokens) {
+        int n = tokens.length;
         long[] keys = new long[n];
-        for (int r = 0; r < n; r++) keys[r] = ((long) tokens[r] << 32) | r;   // tokens are >= 0 (checked)
+        for (int r = 0; r < n; r++) keys[r] = ((long) tokens[r] << 32) | r;   // sorts by token, then position
         Arrays.sort(keys);
-        int u = 1;
+        int u = n == 0 ? 0 : 1;
         for (int i = 1; i < n; i++) if ((keys[i] >>> 32) != (keys[i - 1] >>> 32)) u++;
         int[] csr = new int[2 * u + 1 + n];
         int g = -1;
@@ -166,11 +182,7 @@ public final class CudaGradOps implements GradOps {
             csr[2 * u + 1 + i] = (int) keys[i];
         }
         csr[2 * u] = n;
-        Tensor dev = ops.memory().uploadInts(csr, ops.stream());
-        int threads = Math.min(256, roundUp32(d));
-        k("xlstm_embedding_backward_f32").launch(u, (d + threads - 1) / threads, 1, threads, 1, 1, 0, ops.stream(),
-                out(dTable), in(dy), DeviceTensors.address(dev), u, d);
-        release(dev);
+        return csr;
     }
 
     private static int roundUp32(int n) { return Math.max(32, (n + 31) / 32 * 32); }
