@@ -223,25 +223,32 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
 
     // ------------------------------------------------------------------ normalisation
 
+    /** Rows per block of the warp-per-row norm kernels (kernels/src/norms.cu). */
+    private static final int NORM_ROWS_PER_BLOCK = 8;
+
+    private static int normBlocks(long rows) { return (int) ((rows + NORM_ROWS_PER_BLOCK - 1) / NORM_ROWS_PER_BLOCK); }
+
     @Override
     public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, boolean weightIsOffset, Tensor y) {
-        k("norms", "xlstm_layernorm_f32").launch(x.rows(), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
-                in(weight), in(bias), x.cols(), eps, weightIsOffset ? 1 : 0);
+        long rows = x.rows();
+        k("norms", "xlstm_layernorm_f32").launch(normBlocks(rows), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
+                in(weight), in(bias), x.cols(), eps, weightIsOffset ? 1 : 0, rows);
     }
 
     @Override
     public void rmsNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor y) {
-        k("norms", "xlstm_rmsnorm_f32").launch(x.rows(), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
-                in(weight), in(bias), x.cols(), eps);
+        long rows = x.rows();
+        k("norms", "xlstm_rmsnorm_f32").launch(normBlocks(rows), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
+                in(weight), in(bias), x.cols(), eps, rows);
     }
 
     @Override
     public void headLayerNorm(Tensor x, int numHeads, Tensor weight, Tensor bias, float eps, boolean weightIsOffset,
                               Tensor y) {
         int dh = x.cols() / numHeads;
-        int threads = Math.min(NORM_THREADS, Math.max(32, (dh + 31) / 32 * 32));
-        k("norms", "xlstm_headnorm_f32").launch(x.rows(), numHeads, 1, threads, 1, 1, 0, stream, out(y), in(x),
-                in(weight), in(bias), numHeads, dh, eps, weightIsOffset ? 1 : 0);
+        long segments = (long) x.rows() * numHeads;
+        k("norms", "xlstm_headnorm_f32").launch(normBlocks(segments), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
+                in(weight), in(bias), numHeads, dh, eps, weightIsOffset ? 1 : 0, segments);
     }
 
     // ------------------------------------------------------------------ elementwise
