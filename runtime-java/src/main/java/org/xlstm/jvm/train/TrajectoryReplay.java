@@ -112,6 +112,7 @@ public final class TrajectoryReplay {
             for (String name : rec.names())
                 if (name.startsWith("final.") && !finals.containsKey(name.substring(6)))
                     throw new IllegalStateException(dir.resolve("train.safetensors") + ": " + name + " is not a parameter of the model");
+            if (trainable instanceof ResidentTraining r) r.close();
             return new Result(lossErrors, finals, groupProblems);
         } catch (IOException e) {
             throw new UncheckedIOException(e.getMessage(), e);
