@@ -42,7 +42,7 @@ __device__ __forceinline__ bf16 to_bf16(float x) { return __float2bfloat16(x); }
 __device__ __forceinline__ float from_bf16(bf16 x) { return __bfloat162float(x); }
 
 /**
- * Element e in [0, n) of a block-wide copy: each thread first issues U independent loads, then stores them, so a
+ * Element e in [0, n) of a block-wide copy: each thread first issues U (16) independent loads, then stores them, so a
  * thread has U global loads in flight instead of one (the copies are latency-bound otherwise).
  */
 template <int U, class Load, class Store>
@@ -135,7 +135,7 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_states(
     const int fv = TV / 16, nfrag = (TQ / 16) * fv;
     const int64_t cBase = (int64_t)bh * DQ * DV + (int64_t)q0 * DV + dv0;   // element (q0, dv0) of this head's C
 
-    batched_copy<8>(TQ * TV, [&](int e) { return C[cBase + (int64_t)(e / TV) * DV + e % TV]; },
+    batched_copy<16>(TQ * TV, [&](int e) { return C[cBase + (int64_t)(e / TV) * DV + e % TV]; },
                     [&](int e, float x) { Ct[(e / TV) * ldc + e % TV] = x; });
     if (ownsN)
         for (int i = tid; i < TQ; i += blockDim.x) nt[i] = n[(int64_t)bh * DQ + q0 + i];
@@ -167,13 +167,13 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_states(
                 sc[1] = expf(bl + mprev - mn);   // 0 when mprev = -inf
             }
         }
-        batched_copy<8>(L * TQ,
+        batched_copy<16>(L * TQ,
                         [&](int e) {
                             const int t = e / TQ;
                             return t < len ? k[(row0 + (int64_t)t * NH) * DQ + q0 + e % TQ] : 0.f;
                         },
                         [&](int e, float x) { Kb[(e / TQ) * ldk + e % TQ] = to_bf16(x); });
-        batched_copy<8>(L * TV,
+        batched_copy<16>(L * TV,
                         [&](int e) {
                             const int t = e / TV;
                             return t < len ? v[(row0 + (int64_t)t * NH) * DV + dv0 + e % TV] : 0.f;
@@ -258,26 +258,26 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_outputs(
     const int RT = L / 16;
 
     if (warp == 0) gate_scan(fg, ig, row0, NH, len, L, gb, gi);
-    batched_copy<8>(L * DQ,
+    batched_copy<16>(L * DQ,
                     [&](int e) {
                         const int t = e / DQ;
                         return t < len ? q[(row0 + (int64_t)t * NH) * DQ + e % DQ] : 0.f;
                     },
                     [&](int e, float x) { A[(e / DQ) * lda + L + e % DQ] = to_bf16(x); });
-    batched_copy<8>(L * DQ,
+    batched_copy<16>(L * DQ,
                     [&](int e) {
                         const int t = e / DQ;
                         return t < len ? k[(row0 + (int64_t)t * NH) * DQ + e % DQ] : 0.f;
                     },
                     [&](int e, float x) { Kb[(e / DQ) * ldk + e % DQ] = to_bf16(x); });
-    batched_copy<8>(L * TV,
+    batched_copy<16>(L * TV,
                     [&](int e) {
                         const int t = e / TV;
                         return t < len ? v[(row0 + (int64_t)t * NH) * DV + dv0 + e % TV] : 0.f;
                     },
                     [&](int e, float x) { Bm[(e / TV) * ldb + e % TV] = to_bf16(x); });
     const float* Cc = Cs + at * DQ * DV + dv0;
-    batched_copy<8>(DQ * TV, [&](int e) { return Cc[(int64_t)(e / TV) * DV + e % TV]; },
+    batched_copy<16>(DQ * TV, [&](int e) { return Cc[(int64_t)(e / TV) * DV + e % TV]; },
                     [&](int e, float x) { Bm[(L + e / TV) * ldb + e % TV] = to_bf16(x); });
     for (int i = tid; i < DQ; i += blockDim.x) nsm[i] = ns[at * DQ + i];
     const float mprev = ms[at];
