@@ -197,7 +197,10 @@ int main(int argc, char** argv) {
     run_case(1, 1, 2, 16, 32, 0, 3);
     run_case(1, 200, 1, 48, 80, 2, 4);
     run_case(2, 64, 1, 96, 192, 0, 5);
-    if (argc > 1) run_case(1, 150, 2, 96, 192, 0, 6);
+    if (argc > 1) {
+        run_case(1, 150, 2, 96, 192, 0, 6);
+        run_case(2, 100, 1, 128, 256, 0, 7);
+    }
     std::printf(failures == 0 ? "ALL OK\n" : "%d FAILURES\n", failures);
     return failures != 0;
 }
