@@ -333,6 +333,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     @Override
     public void mlstmChunkwise(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c, Tensor n, Tensor m,
                                int chunkSize, float eps, Tensor h) {
+        if (precision == Precision.BF16 && CudaMlstmTensorCores.run(this, q, k, v, i, f, c, n, m, chunkSize, eps, h)) return;
         int b = q.dim(0), s = q.dim(1), nh = i.dim(2);
         int dq = q.dim(2) / nh, dv = v.dim(2) / nh;
         // The chunk only changes rounding (the forms are equal in exact arithmetic): shrink it to fit shared memory.
