@@ -398,6 +398,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     @Override
     public void slstmRecurrent(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias, Tensor h, Tensor c,
                                Tensor n, Tensor m, Tensor y) {
+        if (CudaSlstmCluster.run(this, xi, xf, xz, xo, r, bias, h, c, n, m, y)) return;
         int b = xi.dim(0), s = xi.dim(1), nh = r.dim(0), dh = r.dim(1);
         if (dh > 1024) throw new IllegalArgumentException("sLSTM head dim " + dh + " exceeds 1024 threads per block");
         int rBytes = dh * 4 * dh * Float.BYTES;
