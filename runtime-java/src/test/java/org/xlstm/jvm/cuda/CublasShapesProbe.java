@@ -46,6 +46,20 @@ class CublasShapesProbe {
              org.xlstm.jvm.backend.cuda.CudaOps ops = new org.xlstm.jvm.backend.cuda.CudaOps(mem,
                      org.xlstm.jvm.backend.cuda.CudaOps.Precision.BF16);
              java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            // as the xLSTM-7B layer holds them: row slices of one fused device parameter (q, k, v, o of qkvo)
+            org.xlstm.jvm.tensor.Tensor fused = ops.resident(org.xlstm.jvm.tensor.Tensor.allocate(arena, 2304, 768));
+            org.xlstm.jvm.tensor.Tensor xs = mem.allocate(8, 2048, 768);
+            ops.fill(xs, 0.5f);
+            for (int[] sl : new int[][] {{0, 384}, {384, 768}, {768, 1536}}) {
+                org.xlstm.jvm.tensor.Tensor w = fused.slice(sl[0], sl[1]), y = mem.allocate(8, 2048, sl[1] - sl[0]);
+                for (int i = 0; i < 3; i++) ops.linear(xs, w, null, y);
+                ops.synchronize();
+                long t0 = System.nanoTime();
+                for (int i = 0; i < 20; i++) ops.linear(xs, w, null, y);
+                ops.synchronize();
+                System.out.printf("CudaOps.linear bf16 [8,2048,768]·slice[%d:%d] of a device [2304,768]: %.1f µs%n", sl[0], sl[1],
+                        (System.nanoTime() - t0) / 1e3 / 20);
+            }
             for (int out : new int[] {4, 384, 768, 2048}) {
                 org.xlstm.jvm.tensor.Tensor w = org.xlstm.jvm.tensor.Tensor.allocate(arena, out, 768);
                 org.xlstm.jvm.tensor.Tensor x = mem.allocate(8, 2048, 768), y = mem.allocate(8, 2048, out);
