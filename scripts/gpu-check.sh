@@ -18,6 +18,8 @@ package)
   ./mvn25 -q -B -DskipTests package
   rm -rf "$gpu"; mkdir -p "$gpu/lib" "$gpu/test-classes"
   bash "$root/../shared/tools/device-jdk.sh" "$gpu/jdk" >/dev/null
+  # packed: the device tool carries at most 64 MiB with the repository; unpacked on the GPU machine by `run`
+  tar -C "$gpu" -czf "$gpu/jdk.tgz" jdk && rm -rf "$gpu/jdk"
   # Runtime jars only: the Kotlin compiler (recipe scripts) stays home; commands take config.json / checkpoint dirs.
   cp dsl/target/xlstm-dsl.jar "$gpu/lib/"
   for j in dsl/target/lib/*.jar; do
@@ -38,6 +40,11 @@ run)
   out=${2:-${OUT:-/tmp/gpu-out}}
   mkdir -p "$out"
   java="$gpu/jdk/bin/java"
+  if [ ! -x "$java" ]; then
+    jdk=${TMPDIR:-/tmp}/xlstm-gpu-jdk
+    [ -x "$jdk/jdk/bin/java" ] || { mkdir -p "$jdk" && tar -C "$jdk" -xzf "$gpu/jdk.tgz"; }
+    java="$jdk/jdk/bin/java"
+  fi
   flags="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee "$out/gpu.txt" || true
   cp=$gpu/test-classes

@@ -50,13 +50,21 @@ public final class OpProfile {
             Object r = call(m, target, args);
             device.synchronize();
             long dt = System.nanoTime() - t0;
-            long[] s = stats.computeIfAbsent(prefix + m.getName(), k -> new long[2]);
+            long[] s = stats.computeIfAbsent(prefix + m.getName() + shapes(m.getName(), args), k -> new long[2]);
             synchronized (s) {
                 s[0]++;
                 s[1] += dt;
             }
             return r;
         };
+    }
+
+    /** Matrix products are listed per shape (x · weight), where sizes decide how well they run. */
+    private static String shapes(String op, Object[] args) {
+        if (!op.startsWith("linear") && !op.startsWith("matmul")) return "";
+        if (args == null || args.length < 2 || !(args[0] instanceof org.xlstm.jvm.tensor.Tensor a)
+                || !(args[1] instanceof org.xlstm.jvm.tensor.Tensor b)) return "";
+        return " " + org.xlstm.jvm.tensor.Shapes.format(a.shape()) + "·" + org.xlstm.jvm.tensor.Shapes.format(b.shape());
     }
 
     private static Object call(Method m, Object target, Object[] args) throws Throwable {
@@ -87,10 +95,12 @@ public final class OpProfile {
         long total = 0;
         for (var r : rows) total += r.getValue()[1];
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%s: %.1f ms in %d operation kinds%n", title, total / 1e6, rows.size()));
-        sb.append(String.format(Locale.ROOT, "  %-34s %8s %11s %7s %11s%n", "operation", "calls", "total ms", "share", "mean µs"));
+        sb.append(String.format(Locale.ROOT, "  %-56s %8s %11s %7s %11s%n", "operation", "calls", "total ms", "share", "mean µs"));
+        int shown = 0;
         for (var r : rows) {
+            if (++shown > 30) break;
             long[] v = r.getValue();
-            sb.append(String.format(Locale.ROOT, "  %-34s %8d %11.2f %6.1f%% %11.1f%n", r.getKey(), v[0], v[1] / 1e6,
+            sb.append(String.format(Locale.ROOT, "  %-56s %8d %11.2f %6.1f%% %11.1f%n", r.getKey(), v[0], v[1] / 1e6,
                     100.0 * v[1] / Math.max(1, total), v[1] / 1e3 / v[0]));
         }
         return sb.toString();

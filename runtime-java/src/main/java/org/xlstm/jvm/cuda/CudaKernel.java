@@ -26,6 +26,9 @@ public final class CudaKernel {
 
     public String name() { return name; }
 
+    /** The CUfunction handle, for launches this class does not make (cuLaunchKernelEx with cluster dimensions). */
+    public MemorySegment handle() { return function; }
+
     /**
      * Per-thread argument block: up to {@link #MAX_ARGS} 8-byte value slots and the pointer array the driver reads.
      * Reused for every launch on the thread (the driver copies the arguments at launch), so a launch allocates

@@ -22,7 +22,8 @@ public final class CudaStream implements AutoCloseable {
         }
     }
 
-    MemorySegment handle() { return handle; }
+    /** The CUstream handle (launches made outside this package: cuLaunchKernelEx). */
+    public MemorySegment handle() { return handle; }
 
     public void synchronize() {
         ctx.bind();

@@ -86,7 +86,8 @@ public final class TrajectoryReplay {
             FixedBatches data = FixedBatches.fromLongs(rec.longs("inputs"), rec.longs("targets"), n, b, s,
                     model.vocabSize(), dir.getFileName().toString());
             TrainSettings settings = TrainSettings.fromTrainJson(t, b, out);
-            TrainableXlstm trainable = new TrainableXlstm(model, 0);
+            // on a GPU the parameters stay on the device; the trainer syncs the host mirrors at its last checkpoint
+            TrainableModel trainable = ops.hostMemory() ? new TrainableXlstm(model, 0) : new ResidentTraining(model, 0);
             List<String> groupProblems = groups(t, trainable);
             new Trainer(settings, trainable, data, Map.of()).progress(null)
                     .notes(new PrintStream(OutputStream.nullOutputStream())).run();
@@ -111,6 +112,7 @@ public final class TrajectoryReplay {
             for (String name : rec.names())
                 if (name.startsWith("final.") && !finals.containsKey(name.substring(6)))
                     throw new IllegalStateException(dir.resolve("train.safetensors") + ": " + name + " is not a parameter of the model");
+            if (trainable instanceof ResidentTraining r) r.close();
             return new Result(lossErrors, finals, groupProblems);
         } catch (IOException e) {
             throw new UncheckedIOException(e.getMessage(), e);
@@ -118,7 +120,7 @@ public final class TrajectoryReplay {
     }
 
     /** Our weight-decay groups against train.json's {@code weight_decay_params} / {@code no_weight_decay_params}. */
-    private static List<String> groups(JsonNode t, TrainableXlstm model) {
+    private static List<String> groups(JsonNode t, TrainableModel model) {
         boolean onEmbedding = model.config() instanceof XlstmConfig c && c.weightDecayOnEmbedding();
         WeightDecayRule.Groups g = WeightDecayRule.split(model.parameters(), onEmbedding);
         List<String> problems = new ArrayList<>();

@@ -358,6 +358,8 @@ public final class CudaGradOps implements GradOps {
     @Override
     public void mlstmChunkwiseBackward(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, float m0, int chunkSize, float eps,
                                        Tensor dh, Tensor dq, Tensor dk, Tensor dv, Tensor di, Tensor df) {
+        if (ops.precision() == CudaOps.Precision.BF16
+                && CudaMlstmBackwardTensorCores.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df)) return;
         CudaMlstmBackward.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
     }
 

@@ -20,6 +20,8 @@ import org.xlstm.jvm.tensor.Tensor;
  */
 public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired, AutoCloseable {
     private static final int NORM_THREADS = 256;
+    /** Rows up to which bf16 products run as matrix-vector kernels (kernels/src/gemv.cu), and its warps per block. */
+    private static final int GEMV_MAX_ROWS = 16, GEMV_WARPS = 8;
 
     private final CudaContext ctx;
     private final DeviceTensors memory;
@@ -166,6 +168,12 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     @Override
     public void linear(Tensor x, Tensor weight, Tensor bias, Tensor y) {
         int rows = x.rows(), inF = x.cols(), outF = weight.dim(0);
+        if (precision == Precision.BF16 && rows <= GEMV_MAX_ROWS && inF % 8 == 0 && in(x) % 16 == 0) {
+            // decoding: a pass over the bf16 weights with x as it is (kernels/src/gemv.cu)
+            k("gemv", "xlstm_gemv_bf16w_f32").launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0,
+                    stream, out(y), in(x), weightBf16(weight), in(bias), rows, inF, outF);
+            return;
+        }
         if (precision == Precision.BF16) {
             Tensor xb = toBf16(x);
             blas.gemmEx(rows, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, inBf16Param(weight), Cublas.R_16BF,
@@ -223,25 +231,32 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
 
     // ------------------------------------------------------------------ normalisation
 
+    /** Rows per block of the warp-per-row norm kernels (kernels/src/norms.cu). */
+    private static final int NORM_ROWS_PER_BLOCK = 8;
+
+    private static int normBlocks(long rows) { return (int) ((rows + NORM_ROWS_PER_BLOCK - 1) / NORM_ROWS_PER_BLOCK); }
+
     @Override
     public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, boolean weightIsOffset, Tensor y) {
-        k("norms", "xlstm_layernorm_f32").launch(x.rows(), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
-                in(weight), in(bias), x.cols(), eps, weightIsOffset ? 1 : 0);
+        long rows = x.rows();
+        k("norms", "xlstm_layernorm_f32").launch(normBlocks(rows), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
+                in(weight), in(bias), x.cols(), eps, weightIsOffset ? 1 : 0, rows);
     }
 
     @Override
     public void rmsNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor y) {
-        k("norms", "xlstm_rmsnorm_f32").launch(x.rows(), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
-                in(weight), in(bias), x.cols(), eps);
+        long rows = x.rows();
+        k("norms", "xlstm_rmsnorm_f32").launch(normBlocks(rows), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
+                in(weight), in(bias), x.cols(), eps, rows);
     }
 
     @Override
     public void headLayerNorm(Tensor x, int numHeads, Tensor weight, Tensor bias, float eps, boolean weightIsOffset,
                               Tensor y) {
         int dh = x.cols() / numHeads;
-        int threads = Math.min(NORM_THREADS, Math.max(32, (dh + 31) / 32 * 32));
-        k("norms", "xlstm_headnorm_f32").launch(x.rows(), numHeads, 1, threads, 1, 1, 0, stream, out(y), in(x),
-                in(weight), in(bias), numHeads, dh, eps, weightIsOffset ? 1 : 0);
+        long segments = (long) x.rows() * numHeads;
+        k("norms", "xlstm_headnorm_f32").launch(normBlocks(segments), 1, 1, NORM_THREADS, 1, 1, 0, stream, out(y), in(x),
+                in(weight), in(bias), numHeads, dh, eps, weightIsOffset ? 1 : 0, segments);
     }
 
     // ------------------------------------------------------------------ elementwise
@@ -318,6 +333,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     @Override
     public void mlstmChunkwise(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c, Tensor n, Tensor m,
                                int chunkSize, float eps, Tensor h) {
+        if (precision == Precision.BF16 && CudaMlstmTensorCores.run(this, q, k, v, i, f, c, n, m, chunkSize, eps, h)) return;
         int b = q.dim(0), s = q.dim(1), nh = i.dim(2);
         int dq = q.dim(2) / nh, dv = v.dim(2) / nh;
         // The chunk only changes rounding (the forms are equal in exact arithmetic): shrink it to fit shared memory.
@@ -382,6 +398,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     @Override
     public void slstmRecurrent(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias, Tensor h, Tensor c,
                                Tensor n, Tensor m, Tensor y) {
+        if (CudaSlstmCluster.run(this, xi, xf, xz, xo, r, bias, h, c, n, m, y)) return;
         int b = xi.dim(0), s = xi.dim(1), nh = r.dim(0), dh = r.dim(1);
         if (dh > 1024) throw new IllegalArgumentException("sLSTM head dim " + dh + " exceeds 1024 threads per block");
         int rBytes = dh * 4 * dh * Float.BYTES;

@@ -124,6 +124,22 @@ class CudaOpsVsReferenceTest {
         }
     }
 
+    @Test
+    void bf16DecodeProductsForFewRows() {
+        // rows <= 16 take the matrix-vector kernel (bf16 weights, fp32 x), more rows cuBLAS; odd out sizes
+        try (DeviceTensors m2 = new DeviceTensors(ctx); CudaOps bf = new CudaOps(m2, CudaOps.Precision.BF16)) {
+            for (int[] s : new int[][] {{1, 8, 1}, {1, 768, 50}, {3, 264, 97}, {16, 512, 130}, {17, 512, 130}}) {
+                Tensor x = random(1, s[0], s[1]), w = random(0.1, s[2], s[1]), b = random(1, s[2]);
+                Tensor y = host(s[0], s[2]), dy = m2.allocate(s[0], s[2]);
+                ref.linear(x, w, b, y);
+                bf.linear(m2.upload(x), w, b, dy);
+                bf.synchronize();
+                double e = relErr(m2.download(dy, arena), y);
+                assertTrue(e < 1e-2, "bf16 linear " + java.util.Arrays.toString(s) + ": relative error " + e);
+            }
+        }
+    }
+
     private static double relErr(Tensor got, Tensor reference) {
         double num = 0, den = 0;
         for (long i = 0; i < reference.size(); i++) {

@@ -1,0 +1,46 @@
+// Matrix-vector products for decoding: y[r, o] = sum_i x[r, i] * W[o, i] (+ b[o]) for a few rows r (R <= 16) with
+// bfloat16 weights W [out, in] and float32 x, y. cuBLAS runs such shapes as small GEMMs and needs x rounded to bf16
+// by a separate kernel first; here one warp reads one weight row with 16-byte loads (the weights are the only large
+// operand: a decode step is a pass over them) and keeps the R dot products in registers.
+#include "common.cuh"
+
+#define GEMV_MAX_ROWS 16
+#define GEMV_WARPS 8
+
+// in % 8 == 0 (16-byte rows of bf16). Grid: ceil(out / GEMV_WARPS) blocks of GEMV_WARPS * 32 threads.
+extern "C" __global__ void xlstm_gemv_bf16w_f32(float* __restrict__ y, const float* __restrict__ x,
+                                                const __nv_bfloat16* __restrict__ w, const float* __restrict__ bias,
+                                                int rows, int in, int out) {
+    const int lane = threadIdx.x & 31;
+    const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
+    if (o >= out) return;
+    float acc[GEMV_MAX_ROWS];
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; r++) acc[r] = 0.f;
+    const uint4* wr = reinterpret_cast<const uint4*>(w + (int64_t)o * in);
+    const int vecs = in >> 3;
+    for (int v = lane; v < vecs; v += 32) {
+        uint4 packed = __ldg(wr + v);
+        const __nv_bfloat16* wb = reinterpret_cast<const __nv_bfloat16*>(&packed);
+        float wf[8];
+#pragma unroll
+        for (int j = 0; j < 8; j++) wf[j] = __bfloat162float(wb[j]);
+        const int i0 = v << 3;
+#pragma unroll
+        for (int r = 0; r < GEMV_MAX_ROWS; r++) {
+            if (r < rows) {
+                const float4* xr = reinterpret_cast<const float4*>(x + (int64_t)r * in + i0);
+                float4 a = xr[0], b = xr[1];
+                acc[r] += a.x * wf[0] + a.y * wf[1] + a.z * wf[2] + a.w * wf[3]
+                        + b.x * wf[4] + b.y * wf[5] + b.z * wf[6] + b.w * wf[7];
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; r++) {
+        if (r < rows) {
+            float s = warp_sum(acc[r]);
+            if (lane == 0) y[(int64_t)r * out + o] = s + (bias == nullptr ? 0.f : bias[o]);
+        }
+    }
+}
