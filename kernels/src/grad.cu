@@ -94,10 +94,10 @@ extern "C" __global__ void xlstm_dropout_f32(float* y, const float* x, int64_t s
 
 // ------------------------------------------------------------------------------------------- column reductions
 
-// Stage 1 of Σ_rows f(r, c) for a [R, C] matrix: block (32, 8), grid (ceil(C/32), chunks). Block (bx, k) covers
-// columns [32·bx, 32·bx + 32) and rows [k·rowsPerChunk, (k+1)·rowsPerChunk): thread (tx, ty) sums rows ty, ty+8, …
-// of column 32·bx + tx in order (coalesced: a warp reads 32 consecutive floats of one row), then thread ty = 0 adds
-// the 8 sums in ty order. partial1[k, c] = Σ f, partial2[k, c] = Σ a (when not null) with
+// Stage 1 of Σ_rows f(r, c) for a [R, C] matrix: 256 threads, grid (ceil(C/32), chunks). Block (bx, k) covers
+// columns [32·bx, 32·bx + 32) and rows [k·rowsPerChunk, (k+1)·rowsPerChunk): lane tx of warp ty sums rows ty, ty+8,
+// … of column 32·bx + tx in order (coalesced: a warp reads 32 consecutive floats of one row), then warp 0 adds the
+// 8 warps' sums in warp order. partial1[k, c] = Σ f, partial2[k, c] = Σ a (when not null) with
 //   mode 0: f = a                 mode 1: f = a·b
 //   mode 2: f = a·((b − mean[s])·rstd[s])      mode 3: f = a·(b·rstd[s]),     s = r·statsPerRow + c / statWidth
 // (modes 2 and 3: the weight gradients of layer norm and RMS norm from the row statistics their dx kernels saved).
@@ -107,7 +107,7 @@ extern "C" __global__ void xlstm_colsum_partial_f32(float* __restrict__ partial1
                                                     int64_t R, int C, int rowsPerChunk, int mode, int statsPerRow,
                                                     int statWidth) {
     __shared__ float s1[8][33], s2[8][33];
-    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
     const int c = blockIdx.x * 32 + tx;
     const int64_t r0 = (int64_t)blockIdx.y * rowsPerChunk;
     const int64_t r1 = min(R, r0 + rowsPerChunk);
@@ -241,14 +241,14 @@ extern "C" __global__ void xlstm_conv1d_backward_dx_f32(float* __restrict__ dx, 
 }
 
 // Stage 1 of dw[f, K−1−j] = Σ_{b, t ≥ j} dy[b, t, f]·x[b, t−j, f] and db[f] = Σ_{b, t} dy[b, t, f] over the B·S rows:
-// block (32, 8), grid (ceil(F/32), chunks, ceil(K/8)); blockIdx.z covers taps j in [8z, 8z + 8). Same fixed
-// order as xlstm_colsum_partial_f32. partialW [chunks, F·K] (index f·K + K−1−j), partialB [chunks, F] (z = 0 only).
+// 256 threads, grid (ceil(F/32), chunks, ceil(K/8)); blockIdx.z covers taps j in [8z, 8z + 8). Same fixed
+// order as xlstm_colsum_partial_f32 (lane = feature, warp = row group). partialW [chunks, F·K] (index f·K + K−1−j), partialB [chunks, F] (z = 0 only).
 extern "C" __global__ void xlstm_conv1d_backward_dw_partial_f32(float* __restrict__ partialW, float* __restrict__ partialB,
                                                                 const float* __restrict__ x, const float* __restrict__ dy,
                                                                 int64_t R, int S, int F, int K, int rowsPerChunk) {
     __shared__ float sw[8][8][33];
     __shared__ float sb[8][33];
-    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
     const int f = blockIdx.x * 32 + tx;
     const int j0 = blockIdx.z * 8;
     const int64_t r0 = (int64_t)blockIdx.y * rowsPerChunk;
@@ -274,7 +274,7 @@ extern "C" __global__ void xlstm_conv1d_backward_dw_partial_f32(float* __restric
     sb[ty][tx] = accb;
     __syncthreads();
     if (f >= F) return;
-    // thread (tx, ty) finishes tap j0 + ty of feature f: the 8 row-group sums in order
+    // lane tx of warp ty finishes tap j0 + ty of feature f: the 8 row-group sums in order
     const int j = j0 + ty;
     if (j < K) {
         float s = sw[ty][0][tx];

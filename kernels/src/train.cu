@@ -5,8 +5,9 @@
 //   loss[r] = logsumexp(logits[r]) − logits[r, t] (0 for an ignored row)
 //   dlogits[r] = (softmax(logits[r]) − onehot(t))·scale (0 for an ignored row), scale = 1/count from the host.
 // The log-sum-exp is computed online (running max and sum rescaled when the max grows) in the same pass that reads
-// the row, so the logits are read once from memory: the cached variant keeps the row in shared memory (V·4 bytes
-// of dynamic shared memory) for the gradient pass; the plain one reads the row again (mostly from L2).
+// the row, so the logits are read once from memory: the cached variant keeps the row in shared memory for the
+// gradient pass; the plain one reads the row again (mostly from L2). Dynamic shared memory only (the CPU emulator,
+// kernels/emu, maps it): CE_SCRATCH bytes for the warps' partial results, then the cached row (V·4 bytes).
 // Threads combine their (max, sum) pairs through a fixed tree: deterministic. dlogits may be null (loss only)
 // or alias logits (each element is read before the same thread overwrites it; the target logit is read first).
 
@@ -30,11 +31,15 @@ __device__ __forceinline__ void lse_add4(float& m, float& s, float4 v) {
     if (m != -INFINITY) s += (expf(v.x - m) + expf(v.y - m)) + (expf(v.z - m) + expf(v.w - m));
 }
 
+#define CE_SCRATCH 256
+
 template <bool CACHE>
 __device__ __forceinline__ void cross_entropy_row(const float* logits, const int* __restrict__ targets,
                                                   float* __restrict__ loss, float* dlogits, int V, float scale,
-                                                  float* cache) {
-    __shared__ float wm[32], ws[32];
+                                                  unsigned char* shared) {
+    float* wm = reinterpret_cast<float*>(shared);
+    float* ws = wm + 32;
+    float* cache = reinterpret_cast<float*>(shared + CE_SCRATCH);
     const int64_t row = blockIdx.x;
     const float* x = logits + row * V;
     float* g = dlogits == nullptr ? nullptr : dlogits + row * V;
@@ -100,16 +105,18 @@ __device__ __forceinline__ void cross_entropy_row(const float* logits, const int
     }
 }
 
+// Dynamic shared memory: CE_SCRATCH bytes.
 extern "C" __global__ void xlstm_cross_entropy_f32(const float* logits, const int* __restrict__ targets,
                                                    float* __restrict__ loss, float* dlogits, int V, float scale) {
-    cross_entropy_row<false>(logits, targets, loss, dlogits, V, scale, nullptr);
+    extern __shared__ __align__(16) unsigned char smem[];
+    cross_entropy_row<false>(logits, targets, loss, dlogits, V, scale, smem);
 }
 
-// As xlstm_cross_entropy_f32 with the row kept in V·4 bytes of dynamic shared memory between the two passes.
+// As xlstm_cross_entropy_f32 with the row kept in shared memory between the two passes: CE_SCRATCH + V·4 bytes.
 extern "C" __global__ void xlstm_cross_entropy_cached_f32(const float* logits, const int* __restrict__ targets,
                                                           float* __restrict__ loss, float* dlogits, int V, float scale) {
-    extern __shared__ float4 cache4[];
-    cross_entropy_row<true>(logits, targets, loss, dlogits, V, scale, reinterpret_cast<float*>(cache4));
+    extern __shared__ __align__(16) unsigned char smem[];
+    cross_entropy_row<true>(logits, targets, loss, dlogits, V, scale, smem);
 }
 
 // torch.optim.AdamW, one parameter tensor: decoupled decay first, then the bias-corrected Adam step.

@@ -22,6 +22,8 @@ import org.xlstm.jvm.tensor.Tensor;
  */
 public final class CudaGradOps implements GradOps {
     private static final int NORM_THREADS = 256;
+    /** Bytes of dynamic shared memory the cross-entropy kernels take before the cached row (train.cu's CE_SCRATCH). */
+    private static final int CE_SCRATCH = 256;
 
     private final CudaOps ops;
     private final CudaOptimizer optimizer;
@@ -201,7 +203,7 @@ public final class CudaGradOps implements GradOps {
         if (rows == 0 || cols == 0) return;
         int per = rowsPerChunk(rows), chunks = (int) ((rows + per - 1) / per);
         Tensor p1 = scratch((long) chunks * cols), p2 = out2 == null ? null : scratch((long) chunks * cols);
-        k("xlstm_colsum_partial_f32").launch((cols + 31) / 32, chunks, 1, 32, 8, 1, 0, ops.stream(), out(p1),
+        k("xlstm_colsum_partial_f32").launch((cols + 31) / 32, chunks, 1, 256, 1, 1, 0, ops.stream(), out(p1),
                 p2 == null ? 0L : out(p2), a, b, mean, rstd, rows, cols, per, mode, statsPerRow, statWidth);
         finish(out1, p1, chunks, cols);
         if (p2 != null) finish(out2, p2, chunks, cols);
@@ -347,7 +349,7 @@ public final class CudaGradOps implements GradOps {
         if (dw == null && db == null) return;
         int per = rowsPerChunk(rows), chunks = (int) ((rows + per - 1) / per);
         Tensor pw = scratch((long) chunks * f * kk), pb = db == null ? null : scratch((long) chunks * f);
-        k("xlstm_conv1d_backward_dw_partial_f32").launch((f + 31) / 32, chunks, (kk + 7) / 8, 32, 8, 1, 0, ops.stream(),
+        k("xlstm_conv1d_backward_dw_partial_f32").launch((f + 31) / 32, chunks, (kk + 7) / 8, 256, 1, 1, 0, ops.stream(),
                 out(pw), pb == null ? 0L : out(pb), in(x), in(dy), rows, s, f, kk, per);
         if (dw != null) finish(dw, pw, chunks, (long) f * kk);
         if (db != null) finish(db, pb, chunks, f);
@@ -398,14 +400,14 @@ public final class CudaGradOps implements GradOps {
         Tensor t = ops.memory().uploadInts(targets, ops.stream());
         Tensor loss = scratch(rows);
         int threads = Math.min(1024, Math.max(128, roundUp32((vocab + 15) / 16)));
-        long bytes = (long) vocab * Float.BYTES;
+        long bytes = CE_SCRATCH + (long) vocab * Float.BYTES;
         CudaKernel cached = ops.kernel("train", "xlstm_cross_entropy_cached_f32");
         if (bytes <= 200 * 1024 && canCache(cached, (int) bytes))
             cached.launch(rows, 1, 1, threads, 1, 1, (int) bytes, ops.stream(), in(logits), out(t), out(loss), out(dLogits),
                     vocab, scale);
         else
-            ops.kernel("train", "xlstm_cross_entropy_f32").launch(rows, 1, 1, threads, 1, 1, 0, ops.stream(), in(logits),
-                    out(t), out(loss), out(dLogits), vocab, scale);
+            ops.kernel("train", "xlstm_cross_entropy_f32").launch(rows, 1, 1, threads, 1, 1, CE_SCRATCH, ops.stream(),
+                    in(logits), out(t), out(loss), out(dLogits), vocab, scale);
         float[] perRow = new float[rows];
         ops.read(loss, 0, perRow, 0, rows);
         release(t);
