@@ -194,7 +194,21 @@ class BenchCommand : Callable<Int> {
         var stride = prompt[0].size.toLong() * v
         var last = (prompt[0].size - 1).toLong() * v
         val row = FloatArray(v)
+        // on a GPU the arg-max runs there too: one int per row comes back instead of the row's logits
+        val onDevice = !lm.ops().hostMemory()
+        val grad = if (onDevice) org.xlstm.jvm.backend.GradOps.forOps(lm.ops()) else null
         fun step() {
+            if (grad != null) {
+                val n = (logits.size() / v).toInt()
+                val argmax = IntArray(n)
+                grad.rowArgmaxAndNll(logits, IntArray(n) { -1 }, argmax, DoubleArray(n))
+                val perRow = n / rows
+                for (r in 0 until rows) next[r][0] = argmax[r * perRow + perRow - 1]
+                logits = lm.forward(next, state, Mode.STEP, null)
+                stride = v.toLong()
+                last = 0
+                return
+            }
             for (r in 0 until rows) {
                 lm.ops().read(logits, r * stride + last, row, 0, v)
                 var best = 0

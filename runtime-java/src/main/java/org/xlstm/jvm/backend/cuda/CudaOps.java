@@ -390,9 +390,15 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
                                float eps, Tensor h) {
         int b = q.dim(0), s = q.dim(1), nh = i.dim(2);
         int dq = q.dim(2) / nh, dv = v.dim(2) / nh;
-        int threads = Math.min(1024, Math.max(32, (dv + 31) / 32 * 32));
-        k("mlstm", "xlstm_mlstm_recurrent_f32").launch(b * nh, 1, 1, threads, 1, 1, 3 * dq * Float.BYTES, stream, in(q),
-                in(k), in(v), in(i), in(f), out(c), out(n), out(m), out(h), s, nh, dq, dv, eps);
+        // two kernels (kernels/src/mlstm_step.cu): the normaliser per (batch, head), then the state update spread over
+        // (batch, head, 32 columns) — decoding with batch 1 otherwise kept only a few SMs busy
+        Tensor den = memory.allocate(b * s * nh), mp = memory.allocate(b * s * nh);
+        k("mlstm_step", "xlstm_mlstm_step_norm_f32").launch(b * nh, 1, 1, 128, 1, 1, dq * Float.BYTES, stream, in(q), in(k),
+                in(i), in(f), out(n), out(m), out(den), out(mp), s, nh, dq, eps);
+        k("mlstm_step", "xlstm_mlstm_step_state_f32").launch(b * nh, (dv + 31) / 32, 1, 32, 8, 1, 2 * dq * Float.BYTES,
+                stream, in(q), in(k), in(v), in(i), in(f), out(c), out(mp), out(den), out(h), s, nh, dq, dv);
+        memory.release(den);
+        memory.release(mp);
     }
 
     @Override
