@@ -35,6 +35,11 @@ import org.xlstm.jvm.tensor.Tensor;
  */
 class CudaGradOpsTest {
     private static final double TOL = 1e-5, BF16_TOL = 2e-2;
+    /**
+     * Norm input gradients subtract two means from dy: on rows of 1–3 values the result is mostly cancellation (for
+     * one value it is exactly 0 up to rounding), so float32 lands further from the double reference than 1e-5.
+     */
+    private static final double NORM_DX_TOL = 1e-4;
     private static CudaContext ctx;
     private final GradOps ref = new ReferenceGradOps();
     private final Arena arena = Arena.ofShared();
@@ -242,11 +247,11 @@ class CudaGradOpsTest {
                 Tensor x = rand(2, rows, d), w = rand(0.5, d), dy = rand(1, rows, d);
                 for (boolean offset : new boolean[] {true, false})
                     for (boolean acc : new boolean[] {false, true})
-                        check(fp32(), "layerNormBackward d=" + d + " rows=" + rows + " offset=" + offset + " acc=" + acc, TOL,
+                        check(fp32(), "layerNormBackward d=" + d + " rows=" + rows + " offset=" + offset + " acc=" + acc, NORM_DX_TOL,
                                 names("dx", "dw", "db"), new Tensor[] {rand(1, rows, d), rand(1, d), rand(1, d)},
                                 (g, e, o) -> g.layerNormBackward(e.a(x), w, 1e-5f, offset, e.a(dy), o[0], acc, o[1], o[2]));
                 for (boolean acc : new boolean[] {false, true})
-                    check(fp32(), "rmsNormBackward d=" + d + " rows=" + rows + " acc=" + acc, TOL, names("dx", "dw", "db"),
+                    check(fp32(), "rmsNormBackward d=" + d + " rows=" + rows + " acc=" + acc, NORM_DX_TOL, names("dx", "dw", "db"),
                             new Tensor[] {rand(1, rows, d), rand(1, d), rand(1, d)},
                             (g, e, o) -> g.rmsNormBackward(e.a(x), w, 1e-6f, e.a(dy), o[0], acc, o[1], o[2]));
             }
@@ -274,7 +279,7 @@ class CudaGradOpsTest {
             int d = hd[0] * hd[1], rows = hd[2];
             Tensor x = rand(1, rows, d), w = rand(0.5, d), dy = rand(1, rows, d);
             for (boolean offset : new boolean[] {true, false})
-                check(fp32(), "headLayerNormBackward " + Arrays.toString(hd) + " offset=" + offset, TOL, names("dx", "dw", "db"),
+                check(fp32(), "headLayerNormBackward " + Arrays.toString(hd) + " offset=" + offset, NORM_DX_TOL, names("dx", "dw", "db"),
                         new Tensor[] {rand(1, rows, d), rand(1, d), rand(1, d)},
                         (g, e, o) -> g.headLayerNormBackward(e.a(x), hd[0], w, 1e-5f, offset, e.a(dy), o[0], o[1], o[2]));
             check(fp32(), "headLayerNormBackward " + Arrays.toString(hd) + " no bias, no weight", TOL, names("dx", "dw", "db"),
