@@ -33,6 +33,8 @@ package)
   # test dependencies of the runtime tests (JUnit is inside the console jar)
   fixtures=${XLSTM_FIXTURES:-$root/../shared/fixtures}
   [ -d "$fixtures" ] && cp -r "$fixtures" "$gpu/fixtures"
+  # the parity recipe's model as an official config (recipes need the Kotlin compiler, which stays home)
+  ./xlstm config recipes/parity.xlstm.kts > "$gpu/parity-model.json"
   cp "$0" "$gpu/gpu-check.sh"   # so a tree without this version of the script can run it: bash .gpu/gpu-check.sh run
   du -sh "$gpu"
   ;;
@@ -69,6 +71,12 @@ run)
   done
   if cmp -s "$out/generate-cpu.json" "$out/generate-cuda.json"; then echo "greedy generation: cuda = cpu"
   else echo "greedy generation differs:"; cat "$out/generate-cpu.json" "$out/generate-cuda.json"; rc=1; fi
+  # training on the GPU end to end: the parity model (recipes/parity.xlstm.kts) in mixed precision, with checkpoints
+  echo "== train --device cuda-bf16 (parity)"
+  xlstm train "$gpu/parity-model.json" --task parity --steps ${PARITY_STEPS:-1500} --batch-size 64 --lr 3e-3 \
+    --warmup-steps 100 --seed 42 --eval-every 250 --no-progress --device cuda-bf16 --out "$out/parity-cuda-bf16" \
+    > "$out/train-parity.txt" 2>&1 || rc=1
+  tail -n 4 "$out/train-parity.txt"
   # benchmarks (figures for docs/performance.md); BENCH=0 skips them
   if [ "${BENCH:-1}" = 1 ]; then
     b="--runs 5 --warmup 3 --warmup-seconds 2 --json"
@@ -77,6 +85,9 @@ run)
     xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 1 --seq 128 --gen-tokens 128 --gen-batch 16 $b | tee "$out/bench-7b-d768-prefill128-decode.json"
     xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 16 $b | tee "$out/bench-7b-d768-8x2048.json"
     xlstm bench "$root/recipes/bench/xlstm-7-1-125m.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 64 $b | tee "$out/bench-125m-7-1.json"
+    # where a training step's time goes (second pass, each operation waited for)
+    xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 4 \
+      --runs 2 --warmup 1 --warmup-seconds 0 --profile > "$out/profile-7b-d768.txt" 2>&1 || true
   fi
   exit "$rc"
   ;;
