@@ -12,12 +12,12 @@ import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.Callable
 
-/** `xlstm train RECIPE`: train on the CPU with the recipe's training { } settings, overridable here. */
+/** `xlstm train RECIPE`: train on the CPU or a GPU with the recipe's training { } settings, overridable here. */
 @Command(
     name = "train",
     mixinStandardHelpOptions = true,
     description = [
-        "Train a model on the CPU. Settings come from the recipe's training { } block (official defaults " +
+        "Train a model on the CPU (or a GPU: --device). Settings come from the recipe's training { } block (official defaults " +
             "otherwise); options here override them. Writes DIR/metrics.jsonl, DIR/summary.json (for tasks: " +
             "accuracy at training lengths and accuracy_long beyond them), DIR/metrics.png and DIR/checkpoint/ " +
             "(official config.json + model.safetensors, optimizer and RNG state).",
