@@ -36,6 +36,15 @@ public interface Ops {
      */
     void linear(Tensor x, Tensor weight, Tensor bias, Tensor y);
 
+    /**
+     * Several linear maps of one input, {@code ys[j] = x·weights[j]ᵀ + biases[j]} (biases may be null or hold
+     * nulls): the projections of a layer. A backend may run them as one operation (the CUDA backend does when
+     * decoding: one launch reads every weight once). Default: one {@link #linear} each.
+     */
+    default void linears(Tensor x, Tensor[] weights, Tensor[] biases, Tensor[] ys) {
+        for (int j = 0; j < weights.length; j++) linear(x, weights[j], biases == null ? null : biases[j], ys[j]);
+    }
+
     /** Plain product {@code C = A·B}: a {@code [M, K]}, b {@code [K, N]}, c {@code [M, N]}. */
     void matmul(Tensor a, Tensor b, Tensor c);
 

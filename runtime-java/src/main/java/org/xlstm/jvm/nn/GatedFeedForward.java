@@ -39,8 +39,7 @@ public final class GatedFeedForward {
     public void forward(Ops ops, Workspace ws, Tensor x, Tensor y) {
         int rows = x.rows();
         Tensor g = ws.take(rows, hidden()), u = ws.take(rows, hidden());
-        gate.forward(ops, x, g);
-        up.forward(ops, x, u);
+        Linear.forwardAll(ops, x, new Linear[] {gate, up}, new Tensor[] {g, u});
         ops.mulActivated(u, act, g, u);
         down.forward(ops, u, y);
     }

@@ -32,6 +32,16 @@ public final class Linear {
     /** x {@code [..., in]} → y {@code [..., out]}. */
     public void forward(Ops ops, Tensor x, Tensor y) { ops.linear(x, weight, bias, y); }
 
+    /** Several linear maps of one input ({@link Ops#linears}: one launch on a GPU when decoding). */
+    public static void forwardAll(Ops ops, Tensor x, Linear[] maps, Tensor[] ys) {
+        Tensor[] w = new Tensor[maps.length], b = new Tensor[maps.length];
+        for (int j = 0; j < maps.length; j++) {
+            w[j] = maps[j].weight;
+            b[j] = maps[j].bias;
+        }
+        ops.linears(x, w, b, ys);
+    }
+
     /** Backward: {@code dx (+)= dy·W} (dx may be null), weight and bias gradients added to their buffers. */
     public void backward(Training tr, Tensor x, Tensor dy, Tensor dx, boolean accumulateDx) {
         tr.grad().linearBackward(x, weight, dy, dx, accumulateDx, tr.grads().of(weight), tr.grads().ofOrNull(bias));

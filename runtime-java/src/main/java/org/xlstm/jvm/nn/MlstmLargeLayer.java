@@ -79,12 +79,7 @@ public final class MlstmLargeLayer {
         int b = x.dim(0), s = x.dim(1);
         Tensor qt = ws.take(b, s, qkDim), kt = ws.take(b, s, qkDim), vt = ws.take(b, s, vDim), ot = ws.take(b, s, vDim);
         Tensor it = ws.take(b, s, heads), ft = ws.take(b, s, heads);
-        q.forward(ops, x, qt);
-        k.forward(ops, x, kt);
-        v.forward(ops, x, vt);
-        o.forward(ops, x, ot);
-        ig.forward(ops, x, it);
-        fg.forward(ops, x, ft);
+        Linear.forwardAll(ops, x, new Linear[] {q, k, v, o, ig, fg}, new Tensor[] {qt, kt, vt, ot, it, ft});
         if (gateCap > 0) {
             ops.softCap(it, gateCap, it);
             ops.softCap(ft, gateCap, ft);

@@ -185,6 +185,32 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         if (bias != null) k("elementwise", "xlstm_add_bias_f32").launch1d(y.size(), stream, out(y), in(bias), outF, y.size());
     }
 
+    /** Decoding (bf16, ≤ 16 rows): up to six projections of one input in one matrix-vector launch. */
+    @Override
+    public void linears(Tensor x, Tensor[] weights, Tensor[] biases, Tensor[] ys) {
+        int rows = x.rows(), inF = x.cols(), count = weights.length;
+        if (precision != Precision.BF16 || rows > GEMV_MAX_ROWS || inF % 8 != 0 || in(x) % 16 != 0 || count > 6 || count < 2) {
+            Ops.super.linears(x, weights, biases, ys);
+            return;
+        }
+        Object[] args = new Object[6 * 4 + 3];
+        int total = 0;
+        for (int j = 0; j < 6; j++) {
+            boolean on = j < count;
+            args[j] = on ? out(ys[j]) : 0L;
+            args[6 + j] = on ? weightBf16(weights[j]) : 0L;
+            args[12 + j] = on && biases != null ? in(biases[j]) : 0L;
+            int o = on ? weights[j].dim(0) : 0;
+            args[18 + j] = o;
+            total += o;
+        }
+        args[24] = in(x);
+        args[25] = rows;
+        args[26] = inF;
+        k("gemv", "xlstm_gemv_group_bf16w_f32").launch((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0,
+                stream, args);
+    }
+
     @Override
     public void matmul(Tensor a, Tensor b, Tensor c) {
         blas.matmulAB(a.dim(0), b.dim(1), a.dim(1), in(a), in(b), out(c), tf32);

@@ -140,6 +140,32 @@ class CudaOpsVsReferenceTest {
         }
     }
 
+    @Test
+    void bf16GroupedProjectionsForDecoding() {
+        try (DeviceTensors m2 = new DeviceTensors(ctx); CudaOps bf = new CudaOps(m2, CudaOps.Precision.BF16)) {
+            for (int rows : new int[] {1, 3, 16, 20}) {
+                int[] outs = {384, 384, 768, 768, 4, 4};
+                for (int count : new int[] {2, 6}) {
+                    Tensor x = random(1, rows, 768);
+                    Tensor[] w = new Tensor[count], b = new Tensor[count], y = new Tensor[count], dy = new Tensor[count];
+                    for (int j = 0; j < count; j++) {
+                        w[j] = random(0.05, outs[j], 768);
+                        b[j] = j % 2 == 0 ? random(1, outs[j]) : null;
+                        y[j] = host(rows, outs[j]);
+                        dy[j] = m2.allocate(rows, outs[j]);
+                        ref.linear(x, w[j], b[j], y[j]);
+                    }
+                    bf.linears(m2.upload(x), w, b, dy);
+                    bf.synchronize();
+                    for (int j = 0; j < count; j++) {
+                        double e = relErr(m2.download(dy[j], arena), y[j]);
+                        assertTrue(e < 1e-2, "grouped bf16 projection " + j + " of " + count + ", rows " + rows + ": relative error " + e);
+                    }
+                }
+            }
+        }
+    }
+
     private static double relErr(Tensor got, Tensor reference) {
         double num = 0, den = 0;
         for (long i = 0; i < reference.size(); i++) {
