@@ -251,7 +251,7 @@ class CudaGradOpsTest {
                                 names("dx", "dw", "db"), new Tensor[] {rand(1, rows, d), rand(1, d), rand(1, d)},
                                 (g, e, o) -> g.layerNormBackward(e.a(x), w, 1e-5f, offset, e.a(dy), o[0], acc, o[1], o[2]));
                 // one value: the true dx is eps·(x² + eps)^(−3/2)·w·dy, a difference of two nearly equal float terms,
-                // beyond float32 (the CPU's float kernel cannot give it either); the dw, db part still runs below
+                // beyond float32 (the CPU float kernel cannot give it either)
                 if (d > 1) for (boolean acc : new boolean[] {false, true})
                     check(fp32(), "rmsNormBackward d=" + d + " rows=" + rows + " acc=" + acc, NORM_DX_TOL, names("dx", "dw", "db"),
                             new Tensor[] {rand(1, rows, d), rand(1, d), rand(1, d)},
