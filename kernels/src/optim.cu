@@ -76,7 +76,7 @@ extern "C" __global__ void xlstm_row_argmax_nll_f32(const float* __restrict__ lo
     s = block_sum(s, red);
     if (threadIdx.x == 0) {
         argmax[row] = am == 0x7fffffff ? 0 : am;
-        const int t = targets[row];
+        const int t = targets == nullptr ? -1 : targets[row];   // null: arg-max only (greedy decoding)
         nll[row] = t < 0 ? 0.f : (mx + logf(s)) - x[t];
     }
 }

@@ -46,19 +46,21 @@ final class CudaOptimizer {
         for (int r = 0; r < rows; r++)
             if (targets[r] >= v)
                 throw new IllegalArgumentException("target " + targets[r] + " of row " + r + " is outside the vocabulary [0, " + v + ")");
-        Tensor t = ops.memory().uploadInts(java.util.Arrays.copyOf(targets, rows), ops.stream());
-        Tensor am = ops.memory().allocate(rows), nl = ops.memory().allocate(rows);
+        boolean anyScored = false;
+        for (int r = 0; r < rows && !anyScored; r++) anyScored = targets[r] >= 0;
+        // no scored row (greedy decoding): no targets to upload, the kernel only finds the arg-max
+        Tensor t = anyScored ? ops.memory().uploadInts(java.util.Arrays.copyOf(targets, rows), ops.stream()) : null;
+        Tensor both = ops.memory().allocate(2 * rows);   // arg-max bits, then nll: one read back
+        long am = CudaOps.output(both);
         ops.kernel("optim", "xlstm_row_argmax_nll_f32").launch(rows, 1, 1, 256, 1, 1, 0, ops.stream(), CudaOps.output(logits),
-                CudaOps.output(t), CudaOps.output(am), CudaOps.output(nl), v);
-        float[] a = new float[rows], n = new float[rows];
-        ops.read(am, 0, a, 0, rows);   // int bits, read as floats and converted back below
-        ops.read(nl, 0, n, 0, rows);
+                t == null ? 0L : CudaOps.output(t), am, am + (long) rows * Float.BYTES, v);
+        float[] a = new float[2 * rows];
+        ops.read(both, 0, a, 0, 2 * rows);
         for (int r = 0; r < rows; r++) {
-            argmax[r] = Float.floatToRawIntBits(a[r]);
-            nll[r] = n[r];
+            argmax[r] = Float.floatToRawIntBits(a[r]);   // int bits, read as floats
+            nll[r] = a[rows + r];
         }
-        ops.memory().release(t);
-        ops.memory().release(am);
-        ops.memory().release(nl);
+        if (t != null) ops.memory().release(t);
+        ops.memory().release(both);
     }
 }
