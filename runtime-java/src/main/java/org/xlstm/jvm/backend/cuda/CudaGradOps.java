@@ -362,13 +362,21 @@ public final class CudaGradOps implements GradOps {
                                        Tensor dh, Tensor dq, Tensor dk, Tensor dv, Tensor di, Tensor df) {
         if (ops.precision() == CudaOps.Precision.BF16
                 && CudaMlstmBackwardTensorCores.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df)) return;
-        CudaMlstmBackward.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
+        try {
+            CudaMlstmBackward.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
+        } catch (UnsupportedOperationException noKernel) {
+            HostBackward.mlstm(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
+        }
     }
 
     @Override
     public void slstmBackward(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias, Tensor dy,
                               Tensor dxi, Tensor dxf, Tensor dxz, Tensor dxo, Tensor dr, Tensor dbias) {
-        CudaSlstmBackward.run(ops, xi, xf, xz, xo, r, bias, dy, dxi, dxf, dxz, dxo, dr, dbias);
+        try {
+            CudaSlstmBackward.run(ops, xi, xf, xz, xo, r, bias, dy, dxi, dxf, dxz, dxo, dr, dbias);
+        } catch (UnsupportedOperationException noKernel) {
+            HostBackward.slstm(ops, xi, xf, xz, xo, r, bias, dy, dxi, dxf, dxz, dxo, dr, dbias);
+        }
     }
 
     // ---------------------------------------------------------------- regularisation
