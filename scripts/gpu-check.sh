@@ -17,7 +17,7 @@ package)
   rm -rf dsl/target/lib   # copy-dependencies never deletes jars of dependencies that went away
   ./mvn25 -q -B -DskipTests package
   rm -rf "$gpu"; mkdir -p "$gpu/lib" "$gpu/test-classes"
-  bash "$root/../shared/tools/device-jdk.sh" "$gpu/jdk" >/dev/null
+  bash "$root/../shared/tools/device-jdk.sh" "$gpu/jdk" java.desktop >/dev/null   # java.desktop: metrics.png
   # packed: the device tool carries at most 64 MiB with the repository; unpacked on the GPU machine by `run`
   tar -C "$gpu" -czf "$gpu/jdk.tgz" jdk && rm -rf "$gpu/jdk"
   # Runtime jars only: the Kotlin compiler (recipe scripts) stays home; commands take config.json / checkpoint dirs.

@@ -287,7 +287,7 @@ public final class Trainer {
         try {
             TrainingPlot.write(records, out.resolve(PLOT), out.getFileName().toString());
             return PLOT;
-        } catch (RuntimeException | LinkageError | java.awt.AWTError e) {
+        } catch (RuntimeException | Error e) {   // AWTError included, named nowhere: java.desktop may be absent
             // A plot must never cost a finished run: report and go on.
             notes.println("plot skipped: " + e);
             return "skipped: " + e;

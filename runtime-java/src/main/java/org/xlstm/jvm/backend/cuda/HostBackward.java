@@ -31,7 +31,7 @@ final class HostBackward {
 
     static void mlstm(CudaOps ops, Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, float m0, int chunkSize, float eps,
                       Tensor dh, Tensor dq, Tensor dk, Tensor dv, Tensor di, Tensor df) {
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {   // the CPU kernels run on several threads
             Tensor hq = scratch(a, dq), hk = scratch(a, dk), hv = scratch(a, dv), hi = scratch(a, di), hf = scratch(a, df);
             CPU.mlstmChunkwiseBackward(down(ops, a, q), down(ops, a, k), down(ops, a, v), down(ops, a, i), down(ops, a, f), m0,
                     chunkSize, eps, down(ops, a, dh), hq, hk, hv, hi, hf);
@@ -45,7 +45,7 @@ final class HostBackward {
 
     static void slstm(CudaOps ops, Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias, Tensor dy,
                       Tensor dxi, Tensor dxf, Tensor dxz, Tensor dxo, Tensor dr, Tensor dbias) {
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {   // the CPU kernels run on several threads
             Tensor hi = scratch(a, dxi), hf = scratch(a, dxf), hz = scratch(a, dxz), ho = scratch(a, dxo);
             Tensor hr = down(ops, a, dr), hb = down(ops, a, dbias);   // accumulated into, then written back
             CPU.slstmBackward(down(ops, a, xi), down(ops, a, xf), down(ops, a, xz), down(ops, a, xo), down(ops, a, r),
