@@ -113,6 +113,32 @@ class CudaTrainingTest {
         }
     }
 
+    /** After one forward, backward and AdamW update, every parameter equals the CPU's closely (names the worst). */
+    @Test
+    void oneUpdateMatchesTheCpu() {
+        XlstmConfig c = model(SlstmBackend.VANILLA, 0.0);
+        try (DeviceTensors mem = new DeviceTensors(ctx); CudaOps gpu = new CudaOps(mem, CudaOps.Precision.FP32);
+             TrainableLanguageModel cpuLm = (TrainableLanguageModel) Models.initialized(c, 3, new CpuOps());
+             TrainableLanguageModel gpuLm = (TrainableLanguageModel) Models.initialized(c, 3, gpu)) {
+            Run cpu = train(cpuLm, false, 1, 0, 11), gpuRun = train(gpuLm, true, 1, 0, 11);
+            StringBuilder report = new StringBuilder();
+            double worst = 0;
+            for (String name : cpu.params().keySet()) {
+                float[] a = cpu.params().get(name), b = gpuRun.params().get(name);
+                int bad = 0;
+                double maxAbs = 0;
+                for (int i = 0; i < a.length; i++) {
+                    double e = Math.abs(a[i] - b[i]);
+                    maxAbs = Math.max(maxAbs, e);
+                    if (e > 1e-5 * (1 + Math.abs(a[i]))) bad++;
+                }
+                worst = Math.max(worst, maxAbs);
+                if (bad > 0) report.append(String.format("%n  %s: %d of %d elements differ, max |diff| %.3g", name, bad, a.length, maxAbs));
+            }
+            assertTrue(report.isEmpty(), "after one update the GPU's parameters differ from the CPU's:" + report);
+        }
+    }
+
     @Test
     void trainsLikeTheCpuCudaLayout() { trainsLikeTheCpu(SlstmBackend.CUDA, 0.0); }
 
@@ -162,6 +188,37 @@ class CudaTrainingTest {
             gpu.synchronize();
             assertEquals(drivers, ctx.allocator().driverAllocations(), "device allocations made after the first 50 steps");
             assertEquals(live, ctx.allocator().liveBytes(), "device bytes in use after 10,050 steps vs after 50");
+        }
+    }
+
+    @Test
+    void optimizerKernelsMatchTheHostBitForBit() {
+        try (DeviceTensors mem = new DeviceTensors(ctx); CudaOps gpu = new CudaOps(mem, CudaOps.Precision.FP32);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            org.xlstm.jvm.backend.GradOps host = new org.xlstm.jvm.backend.ReferenceGradOps(), dev = gpu.gradOps();
+            SplittableRandom r = new SplittableRandom(4);
+            int n = 10_007;
+            org.xlstm.jvm.tensor.Tensor[] h = new org.xlstm.jvm.tensor.Tensor[4];
+            for (int j = 0; j < 4; j++) {
+                h[j] = org.xlstm.jvm.tensor.Tensor.allocate(arena, n);
+                for (int i = 0; i < n; i++) h[j].set(i, (float) (j == 3 ? Math.abs(r.nextGaussian()) * 1e-3 : r.nextGaussian()));
+            }
+            org.xlstm.jvm.tensor.Tensor[] d = new org.xlstm.jvm.tensor.Tensor[4];
+            for (int j = 0; j < 4; j++) d[j] = mem.upload(h[j]);
+            for (int step = 0; step < 3; step++) {
+                host.adamw(h[0], h[1], h[2], h[3], 0.999f, 0.9f, 0.1f, 0.999f, 0.001f, 0.0123f, 0.0447f, 1e-8f);
+                dev.adamw(d[0], d[1], d[2], d[3], 0.999f, 0.9f, 0.1f, 0.999f, 0.001f, 0.0123f, 0.0447f, 1e-8f);
+            }
+            gpu.synchronize();
+            String[] names = {"parameter", "gradient", "exp_avg", "exp_avg_sq"};
+            for (int j = 0; j < 4; j++)
+                assertArrayEquals(h[j].toArray(), mem.download(d[j], arena).toArray(), "AdamW on the GPU vs the host: " + names[j]);
+            double ssHost = host.sumOfSquares(h[1]), ssDev = dev.sumOfSquares(d[1]);
+            assertEquals(ssHost, ssDev, 1e-5 * ssHost, "sum of squares");
+            host.scale(h[1], 0.37f);
+            dev.scale(d[1], 0.37f);
+            gpu.synchronize();
+            assertArrayEquals(h[1].toArray(), mem.download(d[1], arena).toArray(), "scale");
         }
     }
 }
