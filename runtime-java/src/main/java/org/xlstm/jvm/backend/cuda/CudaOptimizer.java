@@ -21,7 +21,7 @@ final class CudaOptimizer {
         if (partials == null) partials = ops.memory().allocate(SUMSQ_BLOCKS);
         int blocks = (int) Math.max(1, Math.min(SUMSQ_BLOCKS, (x.size() + 255) / 256));
         ops.kernel("optim", "xlstm_sumsq_blocks_f32").launch(blocks, 1, 1, 256, 1, 1, 0, ops.stream(),
-                CudaOps.output(partials), ops.input(x), x.size());
+                ops.input(x), CudaOps.output(partials), x.size());   // (x, partial, n) as the kernel declares them
         float[] p = new float[blocks];
         ops.read(partials, 0, p, 0, blocks);
         double s = 0;
