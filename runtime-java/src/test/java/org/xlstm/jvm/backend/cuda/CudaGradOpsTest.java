@@ -242,7 +242,9 @@ class CudaGradOpsTest {
 
     @Test
     void norms() {
-        for (int d : new int[] {1, 7, 64, 300, 768}) {
+        // rows of one value are left out: their true dx is 0 (layer norm) or a difference of two nearly equal terms
+        // (RMS norm), so a float32 result is rounding noise measured against rounding noise
+        for (int d : new int[] {2, 7, 64, 300, 768}) {
             for (int rows : new int[] {1, 5, 300}) {
                 Tensor x = rand(2, rows, d), w = rand(0.5, d), dy = rand(1, rows, d);
                 for (boolean offset : new boolean[] {true, false})
@@ -250,9 +252,7 @@ class CudaGradOpsTest {
                         check(fp32(), "layerNormBackward d=" + d + " rows=" + rows + " offset=" + offset + " acc=" + acc, NORM_DX_TOL,
                                 names("dx", "dw", "db"), new Tensor[] {rand(1, rows, d), rand(1, d), rand(1, d)},
                                 (g, e, o) -> g.layerNormBackward(e.a(x), w, 1e-5f, offset, e.a(dy), o[0], acc, o[1], o[2]));
-                // one value: the true dx is eps·(x² + eps)^(−3/2)·w·dy, a difference of two nearly equal float terms,
-                // beyond float32 (the CPU float kernel cannot give it either)
-                if (d > 1) for (boolean acc : new boolean[] {false, true})
+                for (boolean acc : new boolean[] {false, true})
                     check(fp32(), "rmsNormBackward d=" + d + " rows=" + rows + " acc=" + acc, NORM_DX_TOL, names("dx", "dw", "db"),
                             new Tensor[] {rand(1, rows, d), rand(1, d), rand(1, d)},
                             (g, e, o) -> g.rmsNormBackward(e.a(x), w, 1e-6f, e.a(dy), o[0], acc, o[1], o[2]));
