@@ -26,6 +26,12 @@ public final class GradientChecks {
     public static final double TRAIN_LOSS_TOLERANCE = 1e-4;
     public static final double TRAIN_FINAL_TOLERANCE = 1e-3;
 
+    /**
+     * The tolerance of a training quantity on {@code ops}: as documented above in float32 (CPU or GPU), and the bf16
+     * tolerance of the forward pass ({@link Conformance#forwardTolerance}) where products round to bf16.
+     */
+    static double tolerance(double float32, Ops ops) { return Math.max(float32, Conformance.forwardTolerance(ops)); }
+
     /** Adds grad rows when the case has grad.* tensors, train rows when it has a trajectory. */
     static void run(String name, Path dir, ModelConfig config, SafeTensors expected, Ops ops, List<CheckResult> out) {
         if (!ops.supportsTraining()) {
@@ -87,11 +93,11 @@ public final class GradientChecks {
                 }
                 num += e2;
                 den += r2;
-                out.add(CheckResult.measured(name, "grad." + n, r2 == 0 ? Math.sqrt(e2) : Math.sqrt(e2 / r2), GRADIENT_TOLERANCE, ""));
+                out.add(CheckResult.measured(name, "grad." + n, r2 == 0 ? Math.sqrt(e2) : Math.sqrt(e2 / r2), tolerance(GRADIENT_TOLERANCE, ops), ""));
             }
             for (String n : grads.keySet())
                 if (!refNames.contains(n)) out.add(CheckResult.failed(name, "grad." + n, "our parameter has no reference gradient"));
-            out.add(CheckResult.measured(name, "grad", den == 0 ? Math.sqrt(num) : Math.sqrt(num / den), ALL_GRADIENTS_TOLERANCE,
+            out.add(CheckResult.measured(name, "grad", den == 0 ? Math.sqrt(num) : Math.sqrt(num / den), tolerance(ALL_GRADIENTS_TOLERANCE, ops),
                     refNames.size() + " parameter gradients concatenated, one forward/backward on input_ids → targets"));
         }
     }
@@ -100,9 +106,9 @@ public final class GradientChecks {
         TrajectoryReplay.Result r = TrajectoryReplay.replay(dir, ops);
         for (String p : r.groupProblems()) out.add(CheckResult.failed(name, "train.groups", p));
         for (int i = 0; i < r.lossErrors().length; i++)
-            out.add(CheckResult.measured(name, "train.loss." + (i + 1), r.lossErrors()[i], TRAIN_LOSS_TOLERANCE,
+            out.add(CheckResult.measured(name, "train.loss." + (i + 1), r.lossErrors()[i], tolerance(TRAIN_LOSS_TOLERANCE, ops),
                     "loss of recorded AdamW step " + (i + 1)));
-        r.finalErrors().forEach((p, e) -> out.add(CheckResult.measured(name, "train.final." + p, e, TRAIN_FINAL_TOLERANCE,
+        r.finalErrors().forEach((p, e) -> out.add(CheckResult.measured(name, "train.final." + p, e, tolerance(TRAIN_FINAL_TOLERANCE, ops),
                 "after " + r.lossErrors().length + " steps")));
     }
 }

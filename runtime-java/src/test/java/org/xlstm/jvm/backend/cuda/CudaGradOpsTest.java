@@ -242,9 +242,9 @@ class CudaGradOpsTest {
 
     @Test
     void norms() {
-        // rows of one value are left out: their true dx is 0 (layer norm) or a difference of two nearly equal terms
-        // (RMS norm), so a float32 result is rounding noise measured against rounding noise
-        for (int d : new int[] {2, 7, 64, 300, 768}) {
+        // rows of one or two values are left out: their true dx is 0 or a difference of nearly equal terms (for one
+        // value, and the two symmetric ones of a layer norm), so a float32 result is rounding noise against noise
+        for (int d : new int[] {7, 64, 300, 768}) {
             for (int rows : new int[] {1, 5, 300}) {
                 Tensor x = rand(2, rows, d), w = rand(0.5, d), dy = rand(1, rows, d);
                 for (boolean offset : new boolean[] {true, false})

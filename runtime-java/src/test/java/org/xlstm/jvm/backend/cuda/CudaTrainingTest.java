@@ -121,19 +121,18 @@ class CudaTrainingTest {
              TrainableLanguageModel cpuLm = (TrainableLanguageModel) Models.initialized(c, 3, new CpuOps());
              TrainableLanguageModel gpuLm = (TrainableLanguageModel) Models.initialized(c, 3, gpu)) {
             Run cpu = train(cpuLm, false, 1, 0, 11), gpuRun = train(gpuLm, true, 1, 0, 11);
+            // per tensor, normwise: Adam's first step moves each weight by lr·g/(|g| + eps), so weights whose gradient
+            // is near zero (|g| ~ eps) move by amounts that float rounding of g decides; the tensor as a whole agrees
             StringBuilder report = new StringBuilder();
-            double worst = 0;
             for (String name : cpu.params().keySet()) {
                 float[] a = cpu.params().get(name), b = gpuRun.params().get(name);
-                int bad = 0;
-                double maxAbs = 0;
+                double num = 0, den = 0;
                 for (int i = 0; i < a.length; i++) {
-                    double e = Math.abs(a[i] - b[i]);
-                    maxAbs = Math.max(maxAbs, e);
-                    if (e > 1e-5 * (1 + Math.abs(a[i]))) bad++;
+                    num += (a[i] - b[i]) * (double) (a[i] - b[i]);
+                    den += a[i] * (double) a[i];
                 }
-                worst = Math.max(worst, maxAbs);
-                if (bad > 0) report.append(String.format("%n  %s: %d of %d elements differ, max |diff| %.3g", name, bad, a.length, maxAbs));
+                double rel = Math.sqrt(num / Math.max(den, 1e-30));
+                if (rel > 1e-4) report.append(String.format("%n  %s: relative difference %.3g", name, rel));
             }
             assertTrue(report.isEmpty(), "after one update the GPU's parameters differ from the CPU's:" + report);
         }
