@@ -32,7 +32,7 @@ class EngineCommandsSpec : FunSpec({
         withClue(r.err + r.out) { r.exit shouldBe 0 }
         r.out shouldContain "mixed_4blk"
         r.out shouldContain "logits_step"
-        r.out shouldContain "skipped (not yet supported)"
+        r.out shouldContain "skipped or reported without a verdict"
         r.out shouldContain " 0 failed"
     }
 
