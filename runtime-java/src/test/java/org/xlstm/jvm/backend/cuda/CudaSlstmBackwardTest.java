@@ -1,0 +1,304 @@
+package org.xlstm.jvm.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.foreign.Arena;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xlstm.jvm.backend.GradOps;
+import org.xlstm.jvm.backend.ReferenceGradOps;
+import org.xlstm.jvm.backend.ScalarMath;
+import org.xlstm.jvm.backend.cpu.CpuGradOps;
+import org.xlstm.jvm.cuda.CudaContext;
+import org.xlstm.jvm.tensor.Tensor;
+
+/**
+ * The sLSTM backward through time on the GPU ({@link CudaSlstmBackward}, kernels/src/slstm_backward.cu) against
+ * the double-precision {@link ReferenceGradOps} and the float32 {@link CpuGradOps}: every output (dxi, dxf, dxz, dxo,
+ * dr, dbias) within a normwise relative error of {@value #TOL}, named with its error on failure; dr and dbias
+ * accumulated onto non-zero values, dx* overwritten (they start as NaN); null outputs; two runs bit-identical.
+ * Shapes cover S = 1, S = 37, B > 1, NH = 1 and 4, DH = 5 (a partial warp), 8, 24, 64 (R in shared memory), 113
+ * (the tape kernel keeps R in shared memory, the backward does not) and 192 (the 125M recipe's heads: R read
+ * through L2 in both). Inputs are spread wide so the stabiliser takes both branches, and one case is built so
+ * that i~ = log sigmoid(f~) + m exactly (a tie, which passes half the gradient to each side). The GPU parts skip
+ * without a GPU; the check that the cases are what they claim runs everywhere.
+ */
+class CudaSlstmBackwardTest {
+    private static final double TOL = 1e-4;
+    private static final String[] NAMES = {"dxi", "dxf", "dxz", "dxo", "dr", "dbias"};
+    private static CudaContext ctx;
+    private final GradOps ref = new ReferenceGradOps(), cpu = new CpuGradOps();
+    private final Arena arena = Arena.ofShared();
+    private DeviceTensors mem;
+    private CudaOps ops;
+
+    @BeforeAll
+    static void open() {
+        if (CudaContext.isAvailable()) ctx = CudaContext.open(0);
+    }
+
+    @AfterAll
+    static void closeAll() {
+        if (ctx != null) ctx.close();
+    }
+
+    @AfterEach
+    void close() {
+        if (ops != null) ops.close();
+        if (mem != null) mem.close();
+        arena.close();
+    }
+
+    private void gpu() {
+        assumeTrue(ctx != null, () -> "GPU tests skipped: " + CudaContext.unavailableReason());
+        if (ops == null) {
+            mem = new DeviceTensors(ctx);
+            ops = new CudaOps(mem, CudaOps.Precision.FP32);
+        }
+    }
+
+    // ------------------------------------------------------------------ cases
+
+    /** Inputs of one call, host tensors; dr0, dbias0 the values the parameter gradients start from. */
+    private record Case(String name, int b, int s, int nh, int dh, Tensor[] x, Tensor r, Tensor bias, Tensor dy,
+                        Tensor dr0, Tensor dbias0) {}
+
+    private Tensor gaussian(SplittableRandom rnd, double scale, int... shape) {
+        Tensor t = Tensor.allocate(arena, shape);
+        for (long i = 0; i < t.size(); i++) t.set(i, (float) (rnd.nextGaussian() * scale));
+        return t;
+    }
+
+    /**
+     * Random inputs, i~ and f~ spread wide (σ = 2.5) so that m = max(i~, log σ(f~) + m) takes either branch often;
+     * R scaled 1/sqrt(DH) so 37 steps stay well conditioned.
+     */
+    private Case wide(int b, int s, int nh, int dh, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int d = nh * dh;
+        Tensor[] x = {gaussian(rnd, 2.5, b, s, d), gaussian(rnd, 2.5, b, s, d), gaussian(rnd, 1, b, s, d), gaussian(rnd, 1, b, s, d)};
+        return new Case("B=" + b + " S=" + s + " NH=" + nh + " DH=" + dh, b, s, nh, dh, x,
+                gaussian(rnd, 1 / Math.sqrt(dh), nh, dh, 4, dh), gaussian(rnd, 1, nh, 4, dh), gaussian(rnd, 1, b, s, d),
+                gaussian(rnd, 1, nh, dh, 4, dh), gaussian(rnd, 1, nh, 4, dh));
+    }
+
+    /**
+     * Exact ties in the even columns j of every head: R[·][i][j] = R[·][f][j] = 0 and bias_i = bias_f = 0 there, so
+     * i~ = x_i exactly; x_i is constant in time (|x_i| ≥ 0.5) and f~ = 60, whose log σ (about −9e−27) vanishes
+     * when added to m = x_i in float and in double alike. Then from step 1 on, log σ(f~) + m = x_i = i~ exactly, in
+     * every engine. Odd columns are the wide case.
+     */
+    private Case ties(int b, int s, int nh, int dh, long seed) {
+        Case c = wide(b, s, nh, dh, seed);
+        SplittableRandom rnd = new SplittableRandom(seed + 1);
+        int d = nh * dh;
+        for (int h = 0; h < nh; h++)
+            for (int j = 0; j < dh; j += 2) {
+                for (int k = 0; k < dh; k++)
+                    for (int g = 0; g < 2; g++) c.r.set((((long) h * dh + k) * 4 + g) * dh + j, 0f);
+                c.bias.set(((long) h * 4) * dh + j, 0f);
+                c.bias.set(((long) h * 4 + 1) * dh + j, 0f);
+                for (int bb = 0; bb < b; bb++) {
+                    float v = (float) ((rnd.nextBoolean() ? 1 : -1) * (0.5 + 2 * rnd.nextDouble()));
+                    for (int t = 0; t < s; t++) {
+                        long i = ((long) bb * s + t) * d + (long) h * dh + j;
+                        c.x[0].set(i, v);
+                        c.x[1].set(i, 60f);
+                    }
+                }
+            }
+        return new Case(c.name + " with exact ties", b, s, nh, dh, c.x, c.r, c.bias, c.dy, c.dr0, c.dbias0);
+    }
+
+    /**
+     * How often, after the first step, the stabiliser's max picked i~, picked log σ(f~) + m, or met a tie — the
+     * forward in double as {@link ReferenceGradOps} computes it.
+     */
+    private static long[] branches(Case c) {
+        long[] count = new long[3];
+        int d = c.nh * c.dh;
+        for (int b = 0; b < c.b; b++)
+            for (int h = 0; h < c.nh; h++) {
+                double[] hp = new double[c.dh], cs = new double[c.dh], ns = new double[c.dh], ms = new double[c.dh];
+                double[][] raw = new double[4][c.dh];
+                for (int t = 0; t < c.s; t++) {
+                    for (int g = 0; g < 4; g++)
+                        for (int j = 0; j < c.dh; j++) {
+                            double a = c.x[g].get(((long) b * c.s + t) * d + (long) h * c.dh + j)
+                                    + (double) c.bias.get(((long) h * 4 + g) * c.dh + j);
+                            for (int k = 0; k < c.dh; k++) a += (double) c.r.get((((long) h * c.dh + k) * 4 + g) * c.dh + j) * hp[k];
+                            raw[g][j] = a;
+                        }
+                    for (int j = 0; j < c.dh; j++) {
+                        double lfm = ms[j] + ScalarMath.logSigmoid(raw[1][j]);
+                        if (t > 0) count[raw[0][j] > lfm ? 0 : raw[0][j] < lfm ? 1 : 2]++;
+                        double mNew = t == 0 ? raw[0][j] : Math.max(raw[0][j], lfm);
+                        double ig = Math.min(Math.exp(raw[0][j] - mNew), 1), fg = Math.min(Math.exp(lfm - mNew), 1);
+                        cs[j] = fg * cs[j] + ig * Math.tanh(raw[2][j]);
+                        ns[j] = fg * ns[j] + ig;
+                        ms[j] = mNew;
+                        hp[j] = ScalarMath.sigmoid(raw[3][j]) * cs[j] / ns[j];
+                    }
+                }
+            }
+        return count;
+    }
+
+    // ------------------------------------------------------------------ runs
+
+    /** The outputs of one host engine, all six computed, dr and dbias starting from the case's values. */
+    private Tensor[] host(GradOps g, Case c) {
+        int[] xs = c.x[0].shape();
+        Tensor[] out = {Tensor.allocate(arena, xs), Tensor.allocate(arena, xs), Tensor.allocate(arena, xs),
+                Tensor.allocate(arena, xs), copy(c.dr0), copy(c.dbias0)};
+        g.slstmBackward(c.x[0], c.x[1], c.x[2], c.x[3], c.r, c.bias, c.dy, out[0], out[1], out[2], out[3], out[4], out[5]);
+        return out;
+    }
+
+    private Tensor copy(Tensor t) {
+        Tensor c = Tensor.allocate(arena, t.shape());
+        c.copyFrom(t);
+        return c;
+    }
+
+    /**
+     * One GPU run: activations uploaded, r and bias device tensors too unless {@code hostParams} (then CudaOps takes
+     * them as parameters and uploads them itself), dx* starting as NaN, the outputs not {@code present} passed as null.
+     * Through {@link CudaSlstmBackward#run} directly (a failure of the kernel path must not hide behind the host
+     * fallback) or through {@link CudaGradOps}. Returns the outputs downloaded (null where absent).
+     */
+    private Tensor[] device(Case c, boolean[] present, boolean hostParams, boolean viaGradOps) {
+        Tensor[] x = new Tensor[4];
+        for (int g = 0; g < 4; g++) x[g] = mem.upload(c.x[g]);
+        Tensor r = hostParams ? c.r : mem.upload(c.r), bias = hostParams ? c.bias : mem.upload(c.bias), dy = mem.upload(c.dy);
+        Tensor[] out = new Tensor[6];
+        for (int i = 0; i < 4; i++)
+            if (present[i]) {
+                out[i] = mem.allocate(c.x[0].shape());
+                ops.fill(out[i], Float.NaN);
+            }
+        if (present[4]) out[4] = mem.upload(c.dr0);
+        if (present[5]) out[5] = mem.upload(c.dbias0);
+        if (viaGradOps)
+            ops.gradOps().slstmBackward(x[0], x[1], x[2], x[3], r, bias, dy, out[0], out[1], out[2], out[3], out[4], out[5]);
+        else
+            CudaSlstmBackward.run(ops, x[0], x[1], x[2], x[3], r, bias, dy, out[0], out[1], out[2], out[3], out[4], out[5]);
+        Tensor[] got = new Tensor[6];
+        for (int i = 0; i < 6; i++)
+            if (out[i] != null) {
+                got[i] = mem.download(out[i], arena);
+                mem.release(out[i]);
+            }
+        for (Tensor t : x) mem.release(t);
+        mem.release(dy);
+        if (!hostParams) {
+            mem.release(r);
+            mem.release(bias);
+        }
+        return got;
+    }
+
+    private static final boolean[] ALL = {true, true, true, true, true, true};
+
+    /** Both host engines against two GPU runs: every present output within TOL of each, the two runs bit for bit. */
+    private void check(Case c, boolean[] present, boolean hostParams, boolean viaGradOps) {
+        gpu();
+        Tensor[] want = host(ref, c), cpuGot = host(cpu, c);
+        Tensor[] first = device(c, present, hostParams, viaGradOps), second = device(c, present, hostParams, viaGradOps);
+        StringBuilder report = new StringBuilder(c.name + ":");
+        String failure = null;
+        for (int i = 0; i < 6; i++) {
+            if (!present[i]) continue;
+            double eRef = relErr(first[i], want[i]), eCpu = relErr(first[i], cpuGot[i]);
+            report.append(String.format(" %s %.2e/%.2e", NAMES[i], eRef, eCpu));
+            if (failure == null && !(eRef <= TOL))
+                failure = c.name + ": " + NAMES[i] + " relative error " + eRef + " against ReferenceGradOps (tolerance " + TOL + ")";
+            if (failure == null && !(eCpu <= TOL))
+                failure = c.name + ": " + NAMES[i] + " relative error " + eCpu + " against CpuGradOps (tolerance " + TOL + ")";
+            long diff = firstDifference(first[i], second[i]);
+            if (failure == null && diff >= 0)
+                failure = c.name + ": " + NAMES[i] + " differs between two identical runs at element " + diff + " ("
+                        + first[i].get(diff) + " vs " + second[i].get(diff) + ")";
+        }
+        System.out.println("sLSTM backward, GPU vs reference/CPU " + report);
+        if (failure != null) fail(failure + "\n" + report);
+    }
+
+    /** Normwise relative error ‖got − want‖ / ‖want‖ (absolute when want is 0); NaN anywhere gives NaN. */
+    private static double relErr(Tensor got, Tensor want) {
+        double num = 0, den = 0;
+        for (long i = 0; i < want.size(); i++) {
+            double d = (double) got.get(i) - want.get(i);
+            num += d * d;
+            den += (double) want.get(i) * want.get(i);
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
+    private static long firstDifference(Tensor a, Tensor b) {
+        for (long i = 0; i < a.size(); i++)
+            if (Float.floatToRawIntBits(a.get(i)) != Float.floatToRawIntBits(b.get(i))) return i;
+        return -1;
+    }
+
+    // ------------------------------------------------------------------ the cases are what they claim (no GPU)
+
+    @Test
+    void casesTakeBothStabiliserBranchesAndTheTieCaseTies() {
+        long[] w = branches(wide(2, 37, 4, 8, 3));
+        assertTrue(w[0] > 100 && w[1] > 100, "wide inputs should switch the stabiliser often: i~ won " + w[0]
+                + " times, log σ(f~) + m " + w[1]);
+        Case t = ties(2, 37, 2, 24, 7);
+        long[] k = branches(t);
+        assertEquals(2L * 36 * 2 * 12, k[2], "every even column of every step after the first should tie exactly");
+        assertTrue(k[0] > 0 && k[1] > 0, "the odd columns should take both branches: " + k[0] + ", " + k[1]);
+        // the two host engines the GPU is held to agree with each other at the ties
+        Tensor[] want = host(ref, t), got = host(cpu, t);
+        for (int i = 0; i < 6; i++) {
+            double e = relErr(got[i], want[i]);
+            assertTrue(e <= TOL, t.name + ": CpuGradOps " + NAMES[i] + " relative error " + e + " against ReferenceGradOps");
+        }
+    }
+
+    // ------------------------------------------------------------------ GPU
+
+    @Test
+    void matchesReferenceAndCpuWithRInSharedMemory() {
+        check(wide(1, 1, 1, 8, 1), ALL, false, false);
+        check(wide(3, 1, 4, 8, 2), ALL, false, false);     // S = 1, B > 1
+        check(wide(2, 37, 4, 8, 3), ALL, false, false);
+        check(wide(2, 37, 1, 24, 4), ALL, false, false);
+        check(wide(2, 9, 3, 5, 5), ALL, false, false);     // DH not a multiple of the warp
+        check(wide(1, 37, 4, 64, 6), ALL, false, false);   // R of 64 KB per head
+    }
+
+    @Test
+    void matchesReferenceAtExactTies() {
+        check(ties(2, 37, 2, 24, 7), ALL, false, false);
+        check(ties(1, 9, 1, 120, 8), ALL, false, false);   // R through L2
+    }
+
+    @Test
+    void matchesReferenceWithRThroughL2() {
+        check(wide(2, 13, 1, 192, 9), ALL, false, false);   // the 125M recipe's head size: neither kernel holds R
+        check(wide(2, 5, 2, 113, 10), ALL, false, false);   // the tape kernel holds R, the backward does not
+    }
+
+    @Test
+    void absentOutputsAreSkippedAndTheOthersStillRight() {
+        check(wide(2, 11, 2, 24, 11), new boolean[] {true, false, true, false, false, true}, false, false);
+        check(wide(2, 11, 2, 24, 12), new boolean[] {false, false, false, false, true, false}, false, false);
+        check(wide(2, 11, 2, 24, 13), new boolean[] {false, true, false, true, false, false}, false, false);
+    }
+
+    @Test
+    void throughCudaGradOpsWithHostParameters() {
+        check(wide(2, 17, 4, 16, 14), ALL, true, true);
+    }
+}
