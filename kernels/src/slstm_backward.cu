@@ -37,7 +37,7 @@ extern "C" __global__ void xlstm_slstm_bw_transpose_f32(const float* __restrict_
 }
 
 // Grid B*NH blocks, DH threads, dynamic shared memory (DH + (useShared ? 4*DH*DH : 0)) floats.
-extern "C" __global__ void xlstm_slstm_bw_tape_f32(
+extern "C" __global__ void __launch_bounds__(1024) xlstm_slstm_bw_tape_f32(
     const float* __restrict__ xi, const float* __restrict__ xf, const float* __restrict__ xz,
     const float* __restrict__ xo, const float* __restrict__ r, const float* __restrict__ bias,
     float* __restrict__ tape, int S, int NH, int DH, int useShared) {
@@ -99,7 +99,7 @@ extern "C" __global__ void xlstm_slstm_bw_tape_f32(
 // Grid B*NH blocks, DH threads, dynamic shared memory (8*DH + (useShared ? 4*DH*DH : 0)) floats. rt from
 // xlstm_slstm_bw_transpose_f32, tape from xlstm_slstm_bw_tape_f32 (slots 0-3 are overwritten with the gradients).
 // dy and dx* may alias each other's elements (each is read before it is written, by the same thread); dx* may be 0.
-extern "C" __global__ void xlstm_slstm_bw_f32(
+extern "C" __global__ void __launch_bounds__(1024) xlstm_slstm_bw_f32(
     const float* __restrict__ rt, const float* dy, float* __restrict__ tape, float* dxi, float* dxf, float* dxz,
     float* dxo, int S, int NH, int DH, int useShared) {
     extern __shared__ float sh[];
