@@ -82,6 +82,9 @@ class CudaMlstmBackwardSeqTest {
                     String what = "mLSTM backward B=" + b + " S=" + len + " NH=" + nh + " DQK=" + dqk + " DV=" + dvh
                             + " chunk=" + chunk + " m0=" + m0;
                     for (int j = 0; j < 5; j++) {
+                        // one step from m0 = 0: the forget gate enters only through the stabiliser, df is 0 up to
+                        // rounding (reference and CPU engine disagree by 40 % on its ~1e-10), nothing to compare
+                        if (j == 4 && len == 1 && m0 == 0f) continue;
                         double e = relErr(got[j], want[j]);
                         assertTrue(e <= 1e-4, what + ": " + names[j] + " relative error " + e);
                     }
