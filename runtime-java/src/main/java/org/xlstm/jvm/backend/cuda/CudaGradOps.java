@@ -30,6 +30,9 @@ public final class CudaGradOps implements GradOps {
     /** Largest dynamic shared memory the cached cross-entropy was granted, and smallest refused (bytes). */
     private int ceSharedGranted = 48 * 1024, ceSharedRefused = Integer.MAX_VALUE;
 
+    /** {@code -Dxlstm.cuda.mlstmBackward=host} runs the mLSTM backward through the CPU engine instead (to compare). */
+    private static final boolean SEQ_MLSTM_BACKWARD = !"host".equals(System.getProperty("xlstm.cuda.mlstmBackward"));
+
     CudaGradOps(CudaOps ops) {
         this.ops = ops;
         this.optimizer = new CudaOptimizer(ops);
@@ -365,7 +368,9 @@ public final class CudaGradOps implements GradOps {
         try {
             CudaMlstmBackward.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
         } catch (UnsupportedOperationException noKernel) {
-            HostBackward.mlstm(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
+            if (!SEQ_MLSTM_BACKWARD
+                    || !CudaMlstmBackwardSeq.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df))
+                HostBackward.mlstm(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
         }
     }
 

@@ -143,13 +143,8 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         }
     }
 
-    private long inBf16Param(Tensor t) { return weightBf16(t); }
-
     /** An activation rounded to bfloat16 in scratch memory; release the returned tensor with {@code memory().release}. */
-    Tensor scratchBf16(Tensor x) { return toBf16(x); }
-
-    /** An activation rounded to bfloat16 in scratch memory; release the returned tensor after use. */
-    private Tensor toBf16(Tensor x) {
+    Tensor scratchBf16(Tensor x) {
         Tensor s = memory.allocate((int) ((x.size() + 1) / 2));
         k("elementwise", "xlstm_f32_to_bf16").launch1d(x.size(), stream, DeviceTensors.address(s), in(x), x.size());
         return s;
@@ -175,8 +170,8 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             return;
         }
         if (precision == Precision.BF16) {
-            Tensor xb = toBf16(x);
-            blas.gemmEx(rows, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, inBf16Param(weight), Cublas.R_16BF,
+            Tensor xb = scratchBf16(x);
+            blas.gemmEx(rows, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, weightBf16(weight), Cublas.R_16BF,
                     out(y), Cublas.R_32F, false, Cublas.COMPUTE_32F);
             memory.release(xb);
         } else {
@@ -220,8 +215,8 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     public void linearHeadwise(Tensor x, Tensor weight, Tensor bias, Tensor y) {
         int heads = weight.dim(0), outF = weight.dim(1), inF = weight.dim(2);
         if (precision == Precision.BF16) {
-            Tensor xb = toBf16(x);
-            blas.headwiseABt(x.rows(), heads, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, inBf16Param(weight),
+            Tensor xb = scratchBf16(x);
+            blas.headwiseABt(x.rows(), heads, outF, inF, DeviceTensors.address(xb), Cublas.R_16BF, weightBf16(weight),
                     Cublas.R_16BF, out(y), Cublas.COMPUTE_32F);
             memory.release(xb);
         } else {
