@@ -71,10 +71,10 @@ run)
   done
   if cmp -s "$out/generate-cpu.json" "$out/generate-cuda.json"; then echo "greedy generation: cuda = cpu"
   else echo "greedy generation differs:"; cat "$out/generate-cpu.json" "$out/generate-cuda.json"; rc=1; fi
-  # training on the GPU end to end: the parity model (recipes/parity.xlstm.kts) in mixed precision, with checkpoints
-  echo "== train --device cuda-bf16 (parity)"
+  # training on the GPU end to end: the parity model (recipes/parity.xlstm.kts), float32, with checkpoints
+  echo "== train --device cuda (parity)"
   xlstm train "$gpu/parity-model.json" --task parity --steps ${PARITY_STEPS:-1500} --batch-size 64 --lr 3e-3 \
-    --warmup-steps 100 --seed 42 --eval-every 250 --no-progress --device cuda-bf16 --out "$out/parity-cuda-bf16" \
+    --warmup-steps 100 --seed 42 --eval-every 250 --no-progress --device cuda --out "$out/parity-cuda" \
     > "$out/train-parity.txt" 2>&1 || rc=1
   tail -n 4 "$out/train-parity.txt"
   # benchmarks (figures for docs/performance.md); BENCH=0 skips them
