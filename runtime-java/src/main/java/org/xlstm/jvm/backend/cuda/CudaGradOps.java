@@ -30,8 +30,15 @@ public final class CudaGradOps implements GradOps {
     /** Largest dynamic shared memory the cached cross-entropy was granted, and smallest refused (bytes). */
     private int ceSharedGranted = 48 * 1024, ceSharedRefused = Integer.MAX_VALUE;
 
-    /** {@code -Dxlstm.cuda.mlstmBackward=host} runs the mLSTM backward through the CPU engine instead (to compare). */
-    private static final boolean SEQ_MLSTM_BACKWARD = !"host".equals(System.getProperty("xlstm.cuda.mlstmBackward"));
+    /**
+     * Which backward the recurrent cells use. Only kernels verified on a GPU are the default: for the mLSTM
+     * {@code seq} (CudaMlstmBackwardSeq, checked against the reference and every fixture gradient and AdamW
+     * trajectory on an H100), for the sLSTM {@code host} (the CPU engine). {@code fused} selects the kernels written
+     * for speed that still await their GPU run (CudaMlstmBackwardTensorCores / CudaMlstmBackward,
+     * CudaSlstmBackward), {@code host} the CPU engine. Set with -Dxlstm.cuda.mlstmBackward / -Dxlstm.cuda.slstmBackward.
+     */
+    private static final String MLSTM_BACKWARD = System.getProperty("xlstm.cuda.mlstmBackward", "seq"),
+            SLSTM_BACKWARD = System.getProperty("xlstm.cuda.slstmBackward", "host");
 
     CudaGradOps(CudaOps ops) {
         this.ops = ops;
@@ -363,25 +370,33 @@ public final class CudaGradOps implements GradOps {
     @Override
     public void mlstmChunkwiseBackward(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, float m0, int chunkSize, float eps,
                                        Tensor dh, Tensor dq, Tensor dk, Tensor dv, Tensor di, Tensor df) {
-        if (ops.precision() == CudaOps.Precision.BF16
-                && CudaMlstmBackwardTensorCores.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df)) return;
-        try {
-            CudaMlstmBackward.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
-        } catch (UnsupportedOperationException noKernel) {
-            if (!SEQ_MLSTM_BACKWARD
-                    || !CudaMlstmBackwardSeq.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df))
-                HostBackward.mlstm(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
+        if (MLSTM_BACKWARD.equals("fused")) {
+            if (ops.precision() == CudaOps.Precision.BF16
+                    && CudaMlstmBackwardTensorCores.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df)) return;
+            try {
+                CudaMlstmBackward.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
+                return;
+            } catch (UnsupportedOperationException noKernel) {
+                // falls through to the verified paths
+            }
         }
+        if (!MLSTM_BACKWARD.equals("host")
+                && CudaMlstmBackwardSeq.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df)) return;
+        HostBackward.mlstm(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
     }
 
     @Override
     public void slstmBackward(Tensor xi, Tensor xf, Tensor xz, Tensor xo, Tensor r, Tensor bias, Tensor dy,
                               Tensor dxi, Tensor dxf, Tensor dxz, Tensor dxo, Tensor dr, Tensor dbias) {
-        try {
-            CudaSlstmBackward.run(ops, xi, xf, xz, xo, r, bias, dy, dxi, dxf, dxz, dxo, dr, dbias);
-        } catch (UnsupportedOperationException noKernel) {
-            HostBackward.slstm(ops, xi, xf, xz, xo, r, bias, dy, dxi, dxf, dxz, dxo, dr, dbias);
+        if (SLSTM_BACKWARD.equals("fused")) {
+            try {
+                CudaSlstmBackward.run(ops, xi, xf, xz, xo, r, bias, dy, dxi, dxf, dxz, dxo, dr, dbias);
+                return;
+            } catch (UnsupportedOperationException noKernel) {
+                // heads too large for it: the CPU engine below
+            }
         }
+        HostBackward.slstm(ops, xi, xf, xz, xo, r, bias, dy, dxi, dxf, dxz, dxo, dr, dbias);
     }
 
     // ---------------------------------------------------------------- regularisation
