@@ -80,14 +80,7 @@ public final class XlstmLmModel implements TrainableLanguageModel {
 
     @Override
     public Tensor forward(int[][] tokens, ModelState state, Mode mode, BlockObserver observer) {
-        if (state != null && state.batch() != tokens.length)
-            throw new IllegalArgumentException("state is for batch " + state.batch() + ", tokens have " + tokens.length + " rows");
-        if (mode == Mode.STEP && state != null && observer == null) {
-            // decoding: the same kernels every token, which a GPU backend replays from a CUDA graph
-            int[] ids = TokenBatch.flatten(tokens, null);
-            return ops.repeatedStep(this, state, ids, () -> forwardNow(tokens, state, mode, null));
-        }
-        return forwardNow(tokens, state, mode, observer);
+        return TokenBatch.dispatch(ops, this, tokens, state, mode, observer, this::forwardNow);
     }
 
     private Tensor forwardNow(int[][] tokens, ModelState state, Mode mode, BlockObserver observer) {
