@@ -8,7 +8,6 @@ import java.util.Map;
 import org.xlstm.jvm.backend.GradOps;
 import org.xlstm.jvm.backend.Ops;
 import org.xlstm.jvm.config.ModelConfig;
-import org.xlstm.jvm.config.XlstmConfig;
 import org.xlstm.jvm.data.Batch;
 import org.xlstm.jvm.model.TrainableLanguageModel;
 import org.xlstm.jvm.nn.Mode;
@@ -149,27 +148,21 @@ public final class ResidentTraining implements TrainableModel, ResidentParameter
     @Override
     public void evaluate(Batch batch, TaskMetrics metrics) {
         model.parametersChanged();
-        int b = batch.batchSize(), s = batch.seqLen();
-        int[][] rows = new int[b][];
-        for (int i = 0; i < b; i++) rows[i] = java.util.Arrays.copyOfRange(batch.inputs(), i * s, (i + 1) * s);
-        addMetrics(model.forward(rows, Mode.CHUNKWISE), batch, metrics);
+        addMetrics(model.forward(TrainableXlstm.rows(batch), Mode.CHUNKWISE), batch, metrics);
     }
 
     @Override
     public ModelConfig config() { return model.config(); }
 
     @Override
-    public Map<String, String> aliases() {
-        return model.config() instanceof XlstmConfig c && c.tieWeights() ? Map.of("lm_head.weight", "token_embedding.weight") : Map.of();
-    }
+    public Map<String, String> aliases() { return TrainableXlstm.aliases(model.config()); }
 
     @Override
     public long[] rngState() { return new long[] {seed, steps}; }
 
     @Override
     public void restoreRngState(long[] state) {
-        if (state.length != 2) throw new IllegalArgumentException("expected the model's random state (seed, steps); the checkpoint has " + state.length + " numbers");
-        seed = state[0];
+        seed = TrainableXlstm.checkRngState(state)[0];
         steps = state[1];
     }
 

@@ -129,19 +129,32 @@ public final class TrainableXlstm implements TrainableModel {
     @Override
     public void evaluate(Batch batch, TaskMetrics metrics) {
         model.parametersChanged();
-        int b = batch.batchSize(), s = batch.seqLen();
-        int[][] rows = new int[b][];
-        for (int i = 0; i < b; i++) rows[i] = java.util.Arrays.copyOfRange(batch.inputs(), i * s, (i + 1) * s);
-        metrics.update(model.forward(rows, Mode.CHUNKWISE), batch);
+        metrics.update(model.forward(rows(batch), Mode.CHUNKWISE), batch);
     }
 
     @Override
     public ModelConfig config() { return model.config(); }
 
-    /** A tied head is saved under both names, as the official state_dict has it. */
     @Override
-    public Map<String, String> aliases() {
-        return model.config() instanceof XlstmConfig c && c.tieWeights() ? Map.of("lm_head.weight", "token_embedding.weight") : Map.of();
+    public Map<String, String> aliases() { return aliases(model.config()); }
+
+    /** A tied head is saved under both names, as the official state_dict has it. */
+    static Map<String, String> aliases(ModelConfig config) {
+        return config instanceof XlstmConfig c && c.tieWeights() ? Map.of("lm_head.weight", "token_embedding.weight") : Map.of();
+    }
+
+    /** The batch's rows as the models' forward takes them. */
+    static int[][] rows(Batch batch) {
+        int b = batch.batchSize(), s = batch.seqLen();
+        int[][] rows = new int[b][];
+        for (int i = 0; i < b; i++) rows[i] = java.util.Arrays.copyOfRange(batch.inputs(), i * s, (i + 1) * s);
+        return rows;
+    }
+
+    /** Checks a checkpoint's model random state: (seed, steps). */
+    static long[] checkRngState(long[] state) {
+        if (state.length != 2) throw new IllegalArgumentException("expected the model's random state (seed, steps); the checkpoint has " + state.length + " numbers");
+        return state;
     }
 
     @Override
@@ -149,8 +162,7 @@ public final class TrainableXlstm implements TrainableModel {
 
     @Override
     public void restoreRngState(long[] state) {
-        if (state.length != 2) throw new IllegalArgumentException("expected the model's random state (seed, steps); the checkpoint has " + state.length + " numbers");
-        seed = state[0];
+        seed = TrainableXlstm.checkRngState(state)[0];
         steps = state[1];
     }
 
