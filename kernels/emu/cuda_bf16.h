@@ -3,6 +3,15 @@
 #include <cstdint>
 #include <cstring>
 
+#ifdef EMU_BF16_EXACT
+// Exact mode: "bf16" keeps the whole float (4 bytes), so a kernel's algebra can be checked to float precision
+// (harnesses size shared memory with sizeof(__nv_bfloat16)).
+struct __nv_bfloat16 {
+    float f;
+};
+inline __nv_bfloat16 __float2bfloat16(float f) { return __nv_bfloat16{f}; }
+inline float __bfloat162float(__nv_bfloat16 b) { return b.f; }
+#else
 struct __nv_bfloat16 {
     uint16_t bits;
 };
@@ -23,3 +32,4 @@ inline float __bfloat162float(__nv_bfloat16 b) {
     std::memcpy(&f, &u, 4);
     return f;
 }
+#endif

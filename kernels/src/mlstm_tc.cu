@@ -16,87 +16,7 @@
 // Tensor-core work uses the nvcuda::wmma API (16×16×16 bf16 tiles); accumulators go through shared memory, so no
 // code depends on the (unspecified) register layout of a fragment. Global loads and stores are plain coalesced
 // float accesses (any alignment of the caller's tensors).
-#include "common.cuh"
-#include <mma.h>
-
-using namespace nvcuda;
-typedef __nv_bfloat16 bf16;
-
-namespace {
-
-constexpr int MAX_L = 64;          // chunk length bound (gate_scan keeps MAX_L / 32 values per lane)
-constexpr int OUT_WARPS = 8;       // xlstm_mlstm_tc_outputs runs 8 warps (256 threads)
-constexpr int PAD_BF16 = 8;        // row padding of bf16 tiles (16 bytes: spreads rows over the banks; ldm % 8 == 0)
-constexpr int PAD_F32 = 4;         // row padding of fp32 tiles (ldm % 4 == 0)
-
-typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> FragArow;
-typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::col_major> FragAcol;
-typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> FragBrow;
-typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> FragBcol;
-typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> FragC;
-
-__device__ __forceinline__ size_t align128(size_t bytes) { return (bytes + 127) & ~(size_t)127; }
-
-__device__ __forceinline__ bf16 to_bf16(float x) { return __float2bfloat16(x); }
-
-__device__ __forceinline__ float from_bf16(bf16 x) { return __bfloat162float(x); }
-
-/**
- * Element e in [0, n) of a block-wide copy: each thread first issues U (16) independent loads, then stores them, so a
- * thread has U global loads in flight instead of one (the copies are latency-bound otherwise).
- */
-template <int U, class Load, class Store>
-__device__ __forceinline__ void batched_copy(int n, Load load, Store store) {
-    for (int e0 = threadIdx.x; e0 < n; e0 += U * blockDim.x) {
-        float x[U];
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int e = e0 + u * blockDim.x;
-            x[u] = e < n ? load(e) : 0.f;
-        }
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int e = e0 + u * blockDim.x;
-            if (e < n) store(e, x[u]);
-        }
-    }
-}
-
-/**
- * Gates of steps [t0, t0 + len) of one (batch, head), row0 = index of (b, t0, hd) in [B, S, NH]: cumulative log
- * forget gates gb[t] = Σ_{u≤t} log σ(f_u) and input gates gi[t], for t < L (beyond len: gb keeps b_{len-1}, gi = 0).
- * Called by one whole warp (an inclusive shuffle scan, 32 steps per round). L <= MAX_L.
- */
-__device__ void gate_scan(const float* fg, const float* ig, int64_t row0, int NH, int len, int L, float* gb,
-                          float* gi) {
-    const int lane = threadIdx.x & 31;
-    float fx[MAX_L / 32], ix[MAX_L / 32];
-#pragma unroll
-    for (int r = 0; r < MAX_L / 32; r++) {   // all loads first: one memory latency, not one per round
-        const int t = r * 32 + lane;
-        fx[r] = t < len ? fg[row0 + (int64_t)t * NH] : 0.f;
-        ix[r] = t < len ? ig[row0 + (int64_t)t * NH] : 0.f;
-    }
-    float carry = 0.f;
-#pragma unroll
-    for (int r = 0; r < MAX_L / 32; r++) {
-        if (r * 32 >= L) break;   // warp-uniform
-        const int t = r * 32 + lane;
-        float x = t < len ? log_sigmoid(fx[r]) : 0.f;
-        for (int o = 1; o < 32; o <<= 1) {
-            const float y = __shfl_up_sync(0xffffffffu, x, o);
-            if (lane >= o) x += y;
-        }
-        x += carry;
-        if (t < L) {
-            gb[t] = x;
-            gi[t] = ix[r];
-        }
-        carry = __shfl_sync(0xffffffffu, x, 31);
-    }
-}
-
-}  // namespace
+#include "mlstm_tc.cuh"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Chunk states. Block: 128 threads (4 warps; fragment f of the (TQ/16)×(TV/16) tile belongs to warp f % 4).
@@ -129,7 +49,7 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_states(
     const int bh = blockIdx.x, b = bh / NH, hd = bh % NH;
     const int q0 = blockIdx.y * TQ, dv0 = blockIdx.z * TV;
     const bool ownsN = blockIdx.z == 0, ownsM = blockIdx.y == 0 && blockIdx.z == 0;
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, nwarps = blockDim.x >> 5;
+    const int tid = threadIdx.x, warp = tid >> 5, nwarps = blockDim.x >> 5;
     const int NCs = (sseg + L - 1) / L;
     const float kscale = rsqrtf((float)DQ);
     const int fv = TV / 16, nfrag = (TQ / 16) * fv;
@@ -157,15 +77,7 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_states(
         if (warp == 0) {
             gate_scan(fg, ig, row0, NH, len, L, gb, gi);
             __syncwarp();
-            const float bl = gb[len - 1];
-            float mn = bl + mprev;
-            for (int t = lane; t < len; t += 32) mn = fmaxf(mn, bl - gb[t] + gi[t]);
-            for (int o = 16; o > 0; o >>= 1) mn = fmaxf(mn, __shfl_xor_sync(0xffffffffu, mn, o));
-            for (int t = lane; t < L; t += 32) gw[t] = t < len ? expf(bl - gb[t] + gi[t] - mn) * kscale : 0.f;
-            if (lane == 0) {
-                sc[0] = mn;
-                sc[1] = expf(bl + mprev - mn);   // 0 when mprev = -inf
-            }
+            chunk_update_weights(gb, gi, len, L, mprev, kscale, gw, sc);
         }
         batched_copy<16>(L * TQ,
                         [&](int e) {
@@ -284,13 +196,7 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_outputs(
     __syncthreads();
 
     // row stabilisers m_t = max(b_t + m, max_{s<=t} b_t − b_s + i_s) and inter-chunk weights a_t = exp(b_t + m − m_t)
-    for (int t = tid; t < len; t += blockDim.x) {
-        const float bt = gb[t];
-        float mt = bt + mprev;
-        for (int s = 0; s <= t; s++) mt = fmaxf(mt, bt - gb[s] + gi[s]);
-        gm[t] = mt;
-        ga[t] = expf(bt + mprev - mt);   // 0 when mprev = -inf
-    }
+    row_stabilisers(gb, gi, mprev, len, gm, ga);
     // scores S = Q·Kᵀ on the lower-triangular 16×16 tiles (the others are masked)
     for (int ti = 0, idx = 0; ti < RT; ti++) {
         for (int tj = 0; tj <= ti; tj++, idx++) {

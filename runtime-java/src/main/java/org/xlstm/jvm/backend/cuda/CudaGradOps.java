@@ -31,13 +31,15 @@ public final class CudaGradOps implements GradOps {
     private int ceSharedGranted = 48 * 1024, ceSharedRefused = Integer.MAX_VALUE;
 
     /**
-     * Which backward the recurrent cells use. Only kernels verified on a GPU are the default: for the mLSTM
-     * {@code seq} (CudaMlstmBackwardSeq, checked against the reference and every fixture gradient and AdamW
-     * trajectory on an H100), for the sLSTM {@code host} (the CPU engine). {@code fused} selects the kernels written
-     * for speed that still await their GPU run (CudaMlstmBackwardTensorCores / CudaMlstmBackward,
-     * CudaSlstmBackward), {@code host} the CPU engine. Set with -Dxlstm.cuda.mlstmBackward / -Dxlstm.cuda.slstmBackward.
+     * Which backward the recurrent cells use. mLSTM: {@code auto} (default) runs the tensor-core kernels
+     * (CudaMlstmBackwardTensorCores: bf16 products, stabilisers as constants, like the official chunkwise kernels)
+     * in the BF16 precision and the float32 kernel {@code seq} (CudaMlstmBackwardSeq: the CPU engine's algorithm,
+     * stabilisers differentiated as computed; every fixture gradient passes with it) otherwise; {@code tc} and
+     * {@code seq} force one of them, {@code host} the CPU engine. sLSTM: {@code host} (default, the CPU engine) or
+     * {@code fused} (CudaSlstmBackward, awaiting its GPU verification). Set with -Dxlstm.cuda.mlstmBackward /
+     * -Dxlstm.cuda.slstmBackward.
      */
-    private static final String MLSTM_BACKWARD = System.getProperty("xlstm.cuda.mlstmBackward", "seq"),
+    private static final String MLSTM_BACKWARD = System.getProperty("xlstm.cuda.mlstmBackward", "auto"),
             SLSTM_BACKWARD = System.getProperty("xlstm.cuda.slstmBackward", "host");
 
     CudaGradOps(CudaOps ops) {
@@ -370,16 +372,10 @@ public final class CudaGradOps implements GradOps {
     @Override
     public void mlstmChunkwiseBackward(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, float m0, int chunkSize, float eps,
                                        Tensor dh, Tensor dq, Tensor dk, Tensor dv, Tensor di, Tensor df) {
-        if (MLSTM_BACKWARD.equals("fused")) {
-            if (ops.precision() == CudaOps.Precision.BF16
-                    && CudaMlstmBackwardTensorCores.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df)) return;
-            try {
-                CudaMlstmBackward.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
-                return;
-            } catch (UnsupportedOperationException noKernel) {
-                // falls through to the verified paths
-            }
-        }
+        boolean tensorCores = MLSTM_BACKWARD.equals("tc")
+                || MLSTM_BACKWARD.equals("auto") && ops.precision() == CudaOps.Precision.BF16;
+        if (tensorCores && CudaMlstmBackwardTensorCores.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df))
+            return;
         if (!MLSTM_BACKWARD.equals("host")
                 && CudaMlstmBackwardSeq.run(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df)) return;
         HostBackward.mlstm(ops, q, k, v, i, f, m0, chunkSize, eps, dh, dq, dk, dv, di, df);
