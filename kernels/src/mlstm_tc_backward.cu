@@ -70,13 +70,16 @@ __device__ __forceinline__ void load_rows_bf16(const float* src, int64_t row0, i
 // ---------------------------------------------------------------------------------------------------------------
 // Row quantities. Block: 256 threads. Dynamic shared memory, parts rounded up to 128 bytes:
 //   Qb, Kb  L × (DQ+8) bf16;  Vb, Hb  L × (DV+8) bf16 (v, dh);  Cb  DQ × (DV+8) bf16 (C before the chunk)
-//   Sf, Xf  L × (L+4) fp32 (q·kᵀ, dh·vᵀ);  Yf  L × (DQ+4) fp32 (dh·Cᵀ);  nsm DQ fp32;  gb, gi, gm, ga  L fp32
-// Writes, per row (index (b·NH + head)·S + t): rinv = 1/N_t, dden = ∂/∂den_t, dloga = ∂/∂log a_t.
+//   Sf, Xf  L × (L+4) fp32 (q·kᵀ, dh·vᵀ);  Yf  L × (DQ+4) fp32 (dh·Cᵀ);  nsm DQ fp32;  gb, gi, gm, ga, gw  L fp32;
+//   sc 2 fp32
+// Writes, per row (index (b·NH + head)·S + t): rinv = 1/N_t, dden = ∂/∂den_t, dloga = ∂/∂log a_t and, for the
+// states pass, coefA = a_t/N_t and coefN = a_t·dden_t; per chunk (index (b·NH + head)·NC + c) the decay of the state.
 extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_rows(
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ ig, const float* __restrict__ fg, const float* __restrict__ dh,
     const float* __restrict__ Cs, const float* __restrict__ ns, const float* __restrict__ ms,
-    float* __restrict__ rinvOut, float* __restrict__ ddenOut, float* __restrict__ dlogaOut, int S, int NH, int DQ,
+    float* __restrict__ rinvOut, float* __restrict__ ddenOut, float* __restrict__ dlogaOut,
+    float* __restrict__ coefAOut, float* __restrict__ coefNOut, float* __restrict__ decayOut, int S, int NH, int DQ,
     int DV, int L, float eps) {
     extern __shared__ __align__(128) unsigned char smem[];
     const int ldq = DQ + PAD_BF16, ldv = DV + PAD_BF16, lds = L + PAD_F32, ldy = DQ + PAD_F32;
@@ -94,6 +97,8 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_rows(
     float* gi = gb + L;
     float* gm = gi + L;
     float* ga = gm + L;
+    float* gw = ga + L;
+    float* sc = gw + L;
 
     const int bh = blockIdx.x, b = bh / NH, hd = bh % NH, cl = blockIdx.y, NC = gridDim.y;
     const int t0 = cl * L, len = min(L, S - t0);
@@ -105,7 +110,11 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_rows(
     const float mprev = ms[atc];
     const bool inter = mprev > -INFINITY;   // block-uniform; a_t = 0 for every row otherwise
 
-    if (warp == 0) gate_scan(fg, ig, row0, NH, len, L, gb, gi);
+    if (warp == 0) {
+        gate_scan(fg, ig, row0, NH, len, L, gb, gi);
+        __syncwarp();
+        chunk_update_weights(gb, gi, len, L, mprev, kscale, gw, sc);
+    }
     load_rows_bf16(q, row0, NH, DQ, 0, DQ, len, L, Qb, ldq, nullptr);
     load_rows_bf16(k, row0, NH, DQ, 0, DQ, len, L, Kb, ldq, nullptr);
     load_rows_bf16(v, row0, NH, DV, 0, DV, len, L, Vb, ldv, nullptr);
@@ -117,6 +126,7 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_rows(
     }
     for (int i = tid; i < DQ; i += blockDim.x) nsm[i] = ns[atc * DQ + i];
     __syncthreads();
+    if (tid == 0) decayOut[atc] = sc[1];
     row_stabilisers(gb, gi, mprev, len, gm, ga);
 
     lower_products(Qb, ldq, Kb, ldq, DQ, RT, len, Sf, lds);
@@ -167,45 +177,42 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_rows(
             rinvOut[r] = rinv;
             ddenOut[r] = dden;
             dlogaOut[r] = a * (rinv * qyS + dden * qnS);   // a_t q_t·(C dh_t/N_t + n dden_t)
+            coefAOut[r] = a * rinv;
+            coefNOut[r] = a * dden;
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Gradient of the state after each chunk, chunks last to first, one TQ×TV tile of dC per block (TQ, TV in {16, 32}).
+// Gradient of the state after each chunk, chunks last to first, one TQ×TV tile of dC per block (TQ, TV in {16, 32}),
+// from the rows pass's coefficients: dC ← decay·dC + Σ_t coefA_t q_t dh_tᵀ, dn ← decay·dn + Σ_t coefN_t q_t.
 // Block: 128 threads. Dynamic shared memory, parts rounded up to 128 bytes:
-//   Qs  L × (TQ+8) bf16    (a_t/N_t) · q_t[q0:q0+TQ]
+//   Qs  L × (TQ+8) bf16    coefA_t · q_t[q0:q0+TQ]
 //   Hs  L × (TV+8) bf16    dh_t[dv0:dv0+TV]
+//   Qf  L × TQ fp32        q_t[q0:q0+TQ]
 //   dCt TQ × (TV+4) fp32   the carried gradient tile
-//   gb, gi, gm, ga, gw, coef, qd (L each), dnt (TQ), sc (2): fp32
+//   ca, cn (L), dnt (TQ): fp32
 // Writes dCs[b·NH + head][c] = ∂/∂(C after chunk c) (zero for the last chunk), dns likewise (blocks of column tile 0).
 extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_bwd_states(
-    const float* __restrict__ q, const float* __restrict__ ig, const float* __restrict__ fg,
-    const float* __restrict__ dh, const float* __restrict__ ms, const float* __restrict__ rinv,
-    const float* __restrict__ dden, float* __restrict__ dCs, float* __restrict__ dns, int S, int NH, int DQ, int DV,
-    int L, int TQ, int TV) {
+    const float* __restrict__ q, const float* __restrict__ dh, const float* __restrict__ coefA,
+    const float* __restrict__ coefN, const float* __restrict__ decays, float* __restrict__ dCs,
+    float* __restrict__ dns, int S, int NH, int DQ, int DV, int L, int TQ, int TV) {
     extern __shared__ __align__(128) unsigned char smem[];
     const int ldq = TQ + PAD_BF16, ldh = TV + PAD_BF16, ldc = TV + PAD_F32;
     unsigned char* at = smem;
     bf16* Qs = part<bf16>(at, (size_t)L * ldq * sizeof(bf16));
     bf16* Hs = part<bf16>(at, (size_t)L * ldh * sizeof(bf16));
+    float* Qf = part<float>(at, (size_t)L * TQ * sizeof(float));
     float* dCt = part<float>(at, (size_t)TQ * ldc * sizeof(float));
-    float* gb = reinterpret_cast<float*>(at);
-    float* gi = gb + L;
-    float* gm = gi + L;
-    float* ga = gm + L;
-    float* gw = ga + L;
-    float* coef = gw + L;
-    float* qd = coef + L;
-    float* dnt = qd + L;
-    float* sc = dnt + TQ;
+    float* ca = reinterpret_cast<float*>(at);
+    float* cn = ca + L;
+    float* dnt = cn + L;
 
     const int bh = blockIdx.x, b = bh / NH, hd = bh % NH;
     const int q0 = blockIdx.y * TQ, dv0 = blockIdx.z * TV;
     const bool ownsN = blockIdx.z == 0;
     const int tid = threadIdx.x, warp = tid >> 5, nwarps = blockDim.x >> 5;
     const int NC = (S + L - 1) / L;
-    const float kscale = rsqrtf((float)DQ);
     const int fv = TV / 16, nfrag = (TQ / 16) * fv;
 
     for (int e = tid; e < TQ * ldc; e += blockDim.x) dCt[e] = 0.f;
@@ -221,33 +228,29 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_bwd_states(
         if (cl == 0) break;   // the state before the first chunk is the zero state: nothing further to carry
 
         const int t0 = cl * L, len = min(L, S - t0);
-        const int64_t row0 = ((int64_t)b * S + t0) * NH + hd;
-        const float mprev = ms[atc];
-        if (warp == 0) {
-            gate_scan(fg, ig, row0, NH, len, L, gb, gi);
-            __syncwarp();
-            chunk_update_weights(gb, gi, len, L, mprev, kscale, gw, sc);
-        }
-        __syncthreads();
-        row_stabilisers(gb, gi, mprev, len, gm, ga);
-        __syncthreads();
+        const int64_t row0 = ((int64_t)b * S + t0) * NH + hd, r0 = (int64_t)bh * S + t0;
         for (int t = tid; t < L; t += blockDim.x) {
-            const int64_t r = (int64_t)bh * S + t0 + t;
-            coef[t] = t < len ? ga[t] * rinv[r] : 0.f;
-            qd[t] = t < len ? ga[t] * dden[r] : 0.f;
+            ca[t] = t < len ? coefA[r0 + t] : 0.f;
+            cn[t] = t < len ? coefN[r0 + t] : 0.f;
         }
-        __syncthreads();
-        load_rows_bf16(q, row0, NH, DQ, q0, TQ, len, L, Qs, ldq, coef);
+        batched_copy<16>(L * TQ,
+                         [&](int e) {
+                             const int t = e / TQ;
+                             return t < len ? q[(row0 + (int64_t)t * NH) * DQ + q0 + e % TQ] : 0.f;
+                         },
+                         [&](int e, float x) { Qf[e] = x; });
         load_rows_bf16(dh, row0, NH, DV, dv0, TV, len, L, Hs, ldh, nullptr);
+        const float decay = decays[atc];
         __syncthreads();
 
-        const float decay = sc[1];
+        for (int e = tid; e < L * TQ; e += blockDim.x) Qs[(e / TQ) * ldq + e % TQ] = to_bf16(Qf[e] * ca[e / TQ]);
         if (ownsN)
             for (int i = tid; i < TQ; i += blockDim.x) {
                 float acc = decay == 0.f ? 0.f : decay * dnt[i];
-                for (int t = 0; t < len; t++) acc = fmaf(qd[t], q[(row0 + (int64_t)t * NH) * DQ + q0 + i], acc);
+                for (int t = 0; t < len; t++) acc = fmaf(cn[t], Qf[t * TQ + i], acc);
                 dnt[i] = acc;
             }
+        __syncthreads();
         for (int fr = warp; fr < nfrag; fr += nwarps) {
             const int ri = fr / fv, cj = fr % fv;
             float* cp = dCt + ri * 16 * ldc + cj * 16;

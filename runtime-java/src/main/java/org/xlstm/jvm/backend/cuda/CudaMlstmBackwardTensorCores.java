@@ -41,13 +41,14 @@ final class CudaMlstmBackwardTensorCores {
         if (p == null) return false;
         int l = p.chunk(), nc = (s + l - 1) / l, bh = b * nh;
         long states = (long) bh * nc * ((long) dqk * dvh + dqk);
-        if ((2 * states + (long) bh * nc + 3L * bh * s) * Float.BYTES > MAX_SCRATCH_BYTES) return false;
+        if ((2 * states + 2L * bh * nc + 5L * bh * s) * Float.BYTES > MAX_SCRATCH_BYTES) return false;
 
         DeviceTensors mem = ops.memory();
         Tensor c0 = mem.allocate(bh, dqk * dvh), n0 = mem.allocate(bh, dqk), mIn = mem.allocate(bh), mOut = mem.allocate(bh);
         Tensor cs = mem.allocate(bh * nc, dqk * dvh), ns = mem.allocate(bh * nc, dqk), ms = mem.allocate(bh * nc);
         Tensor dcs = mem.allocate(bh * nc, dqk * dvh), dns = mem.allocate(bh * nc, dqk);
-        Tensor rinv = mem.allocate(bh, s), dden = mem.allocate(bh, s), dloga = mem.allocate(bh, s);
+        Tensor rinv = mem.allocate(bh, s), dden = mem.allocate(bh, s), dloga = mem.allocate(bh, s),
+                coefA = mem.allocate(bh, s), coefN = mem.allocate(bh, s), decay = mem.allocate(bh * nc);
         ops.fill(c0, 0f);
         ops.fill(n0, 0f);
         ops.fill(mIn, m0);
@@ -60,20 +61,48 @@ final class CudaMlstmBackwardTensorCores {
                 adh = ops.input(dh);
         long acs = CudaOps.output(cs), ans = CudaOps.output(ns), ams = CudaOps.output(ms), adcs = CudaOps.output(dcs),
                 adns = CudaOps.output(dns), arinv = CudaOps.output(rinv), adden = CudaOps.output(dden),
-                adloga = CudaOps.output(dloga);
+                adloga = CudaOps.output(dloga), acoefA = CudaOps.output(coefA), acoefN = CudaOps.output(coefN),
+                adecay = CudaOps.output(decay);
+        Timer timer = TIMING ? new Timer(ops) : null;
         int tq = p.tileRows(), tv = p.tileCols();
         fwdStates.launch(bh, dqk / tq, dvh / tv, STATE_THREADS, 1, 1, p.statesShared(), ops.stream(), ak, av, ai, af,
                 CudaOps.output(c0), CudaOps.output(n0), CudaOps.output(mIn), CudaOps.output(mOut), acs, ans, ams, s, nh,
                 dqk, dvh, l, 0, s, tq, tv);
+        if (timer != null) timer.lap("states (forward recomputed)");
         rows.launch(bh, nc, 1, CHUNK_THREADS, 1, 1, p.rowsShared(), ops.stream(), aq, ak, av, ai, af, adh, acs, ans, ams,
-                arinv, adden, adloga, s, nh, dqk, dvh, l, eps);
-        backStates.launch(bh, dqk / tq, dvh / tv, STATE_THREADS, 1, 1, p.backStatesShared(), ops.stream(), aq, ai, af,
-                adh, ams, arinv, adden, adcs, adns, s, nh, dqk, dvh, l, tq, tv);
+                arinv, adden, adloga, acoefA, acoefN, adecay, s, nh, dqk, dvh, l, eps);
+        if (timer != null) timer.lap("rows");
+        backStates.launch(bh, dqk / tq, dvh / tv, STATE_THREADS, 1, 1, p.backStatesShared(), ops.stream(), aq, adh,
+                acoefA, acoefN, adecay, adcs, adns, s, nh, dqk, dvh, l, tq, tv);
+        if (timer != null) timer.lap("state gradients");
         chunk.launch(bh, nc, 1, CHUNK_THREADS, 1, 1, p.chunkShared(), ops.stream(), aq, ak, av, ai, af, adh, acs, ans,
                 ams, adcs, adns, arinv, adden, adloga, CudaOps.output(dq), CudaOps.output(dk), CudaOps.output(dv),
                 CudaOps.output(di), CudaOps.output(df), s, nh, dqk, dvh, l);
-        for (Tensor t : new Tensor[] {c0, n0, mIn, mOut, cs, ns, ms, dcs, dns, rinv, dden, dloga}) mem.release(t);
+        if (timer != null) timer.lap("chunks");
+        for (Tensor t : new Tensor[] {c0, n0, mIn, mOut, cs, ns, ms, dcs, dns, rinv, dden, dloga, coefA, coefN, decay})
+            mem.release(t);
         return true;
+    }
+
+    /** -Dxlstm.cuda.mlstmBackwardTiming=true: each launch waited for and its time printed (diagnostics only). */
+    private static final boolean TIMING = Boolean.getBoolean("xlstm.cuda.mlstmBackwardTiming");
+
+    private static final class Timer {
+        private final CudaOps ops;
+        private long last;
+
+        Timer(CudaOps ops) {
+            this.ops = ops;
+            ops.synchronize();
+            last = System.nanoTime();
+        }
+
+        void lap(String what) {
+            ops.synchronize();
+            long now = System.nanoTime();
+            System.err.printf("[mlstm-bw-tc] %-28s %8.3f ms%n", what, (now - last) / 1e6);
+            last = now;
+        }
     }
 
     private static CudaKernel kernel(CudaOps ops, String module, String name, int shared) {
@@ -107,13 +136,13 @@ final class CudaMlstmBackwardTensorCores {
     static int rowsShared(int l, int dq, int dv) {
         return 2 * align128((long) l * (dq + 8) * 2) + 2 * align128((long) l * (dv + 8) * 2)
                 + align128((long) dq * (dv + 8) * 2) + 2 * align128((long) l * (l + 4) * 4)
-                + align128((long) l * (dq + 4) * 4) + align128((long) dq * 4) + 4 * l * 4;
+                + align128((long) l * (dq + 4) * 4) + align128((long) dq * 4) + (5 * l + 2) * 4;
     }
 
     /** Dynamic shared bytes of xlstm_mlstm_tc_bwd_states. */
     static int backStatesShared(int l, int tq, int tv) {
-        return align128((long) l * (tq + 8) * 2) + align128((long) l * (tv + 8) * 2) + align128((long) tq * (tv + 4) * 4)
-                + (7 * l + tq + 2) * 4;
+        return align128((long) l * (tq + 8) * 2) + align128((long) l * (tv + 8) * 2) + align128((long) l * tq * 4)
+                + align128((long) tq * (tv + 4) * 4) + (2 * l + tq) * 4;
     }
 
     /** Dynamic shared bytes of xlstm_mlstm_tc_bwd_chunk. */
