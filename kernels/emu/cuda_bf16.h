@@ -11,6 +11,7 @@ struct __nv_bfloat16 {
 };
 inline __nv_bfloat16 __float2bfloat16(float f) { return __nv_bfloat16{f}; }
 inline float __bfloat162float(__nv_bfloat16 b) { return b.f; }
+inline __nv_bfloat16 __float2bfloat16_rn(float f) { return __float2bfloat16(f); }
 #else
 struct __nv_bfloat16 {
     uint16_t bits;
@@ -32,4 +33,5 @@ inline float __bfloat162float(__nv_bfloat16 b) {
     std::memcpy(&f, &u, 4);
     return f;
 }
+inline __nv_bfloat16 __float2bfloat16_rn(float f) { return __float2bfloat16(f); }
 #endif

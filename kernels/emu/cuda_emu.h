@@ -34,6 +34,7 @@ inline dim3 threadIdx, blockIdx, blockDim, gridDim;
 using std::max;
 using std::min;
 inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }
+inline float __fmul_rn(float a, float b) { return a * b; }
 
 // the block's dynamic shared memory (kernels declare `extern __shared__ unsigned char smem[]`)
 constexpr size_t EMU_SMEM_MAX = 240 * 1024, EMU_CANARY = 4096;

@@ -1,4 +1,4 @@
-// Runs the backward kernels of kernels/src/grad.cu and the cross-entropy of train.cu on the CPU emulator against
+// Runs the backward kernels of kernels/src/grad.cu and the cross-entropy of train.cu (plain and soft-capped) on the CPU emulator against
 // double-precision references, with the launch logic of CudaGradOps.java (chunking of the column sums, thread
 // counts, the two-stage reductions). Buffers end at a guard page (emu::galloc): reading past a row faults.
 //   kernels/emu/run.sh grad
@@ -6,7 +6,9 @@
 struct alignas(16) float4 {
     float x, y, z, w;
 };
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 #include "../src/train.cu"
+#include "../src/elementwise.cu"
 // grad.cu's kernels declare static shared arrays: one copy per block (blocks run one after another here)
 #undef __shared__
 #define __shared__ static
@@ -325,6 +327,41 @@ void crossEntropy() {
                     cmp(what + " loss", host(loss, R), wl);
                 }
 }
+/** The fused soft-capped cross-entropy equals xlstm_softcap_f32, the cross-entropy and the cap's backward bit for bit. */
+void crossEntropySoftCapped() {
+    for (int cached : {0, 1})
+        for (int V : {7, 64, 1000}) {
+            int R = 4;
+            float cap = 15.f;
+            auto raw = randv((size_t)R * V, 20);
+            std::vector<int> t(R);
+            for (int r = 0; r < R; r++) t[r] = r == 2 ? -1 : (int)(rng() % V);
+            int* td = dev(t);
+            int threads = std::min(1024, std::max(128, ((V + 15) / 16 + 31) / 32 * 32));
+            float scale = 1.f / 3;
+            size_t shared = CE_SCRATCH + (cached ? (size_t)V * 4 : 0);
+            // the three kernels
+            float *x = dev(raw), *capped = emu::galloc((size_t)R * V), *g = emu::galloc((size_t)R * V),
+                  *loss = emu::galloc(R);
+            emu::launch(D(1), D(256), 0, [&] { xlstm_softcap_f32(capped, x, cap, (int64_t)R * V); });
+            emu::launch(D(R), D(threads), shared, [&] {
+                if (cached) xlstm_cross_entropy_cached_f32(capped, td, loss, g, V, scale);
+                else xlstm_cross_entropy_f32(capped, td, loss, g, V, scale);
+            });
+            emu::launch(D(1), D(256), 0, [&] { xlstm_softcap_backward_f32(g, x, g, cap, (int64_t)R * V); });
+            // fused
+            float *capped2 = emu::galloc((size_t)R * V), *g2 = emu::galloc((size_t)R * V), *loss2 = emu::galloc(R);
+            emu::launch(D(R), D(threads), shared, [&] {
+                if (cached) xlstm_cross_entropy_softcap_cached_f32(x, td, loss2, g2, capped2, V, scale, cap);
+                else xlstm_cross_entropy_softcap_f32(x, td, loss2, g2, capped2, V, scale, cap);
+            });
+            bool same = std::memcmp(capped, capped2, (size_t)R * V * 4) == 0 && std::memcmp(g, g2, (size_t)R * V * 4) == 0 &&
+                        std::memcmp(loss, loss2, (size_t)R * 4) == 0;
+            if (!same) fails++;
+            std::printf("%s soft-capped cross-entropy cached=%d V=%d: fused = soft cap, cross-entropy, cap backward (bits)\n",
+                        same ? "ok  " : "FAIL", cached, V);
+        }
+}
 }  // namespace
 
 int main() {
@@ -336,6 +373,7 @@ int main() {
     embedding();
     dropout();
     crossEntropy();
+    crossEntropySoftCapped();
     std::printf("%d failures\n", fails);
     return fails != 0;
 }

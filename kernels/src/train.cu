@@ -33,19 +33,25 @@ __device__ __forceinline__ void lse_add4(float& m, float& s, float4 v) {
 
 #define CE_SCRATCH 256
 
-template <bool CACHE>
+// CAP: the logits are the soft-capped cap·tanh(raw/cap) of the values read (the xLSTM-7B output cap), written to
+// `capped` when it is not null; the gradient is taken with respect to the raw values (the soft cap's derivative
+// 1 − tanh² applied in the same pass), with the very float operations of xlstm_softcap_f32 then
+// xlstm_softcap_backward_f32, so the fused pass equals the three kernels bit for bit.
+template <bool CACHE, bool CAP>
 __device__ __forceinline__ void cross_entropy_row(const float* logits, const int* __restrict__ targets,
                                                   float* __restrict__ loss, float* dlogits, int V, float scale,
-                                                  unsigned char* shared) {
+                                                  unsigned char* shared, float cap = 0.f, float* capped = nullptr) {
     float* wm = reinterpret_cast<float*>(shared);
     float* ws = wm + 32;
-    float* cache = reinterpret_cast<float*>(shared + CE_SCRATCH);
+    float* cache = reinterpret_cast<float*>(shared + CE_SCRATCH);   // the values as read (raw under CAP)
     const int64_t row = blockIdx.x;
     const float* x = logits + row * V;
     float* g = dlogits == nullptr ? nullptr : dlogits + row * V;
+    float* y = CAP && capped != nullptr ? capped + row * V : nullptr;
+    auto val = [&](float r) { return CAP ? __fmul_rn(cap, tanhf(r / cap)) : r; };   // _rn: never fused into an fma
     const int t = targets[row];
-    const float xt = (threadIdx.x == 0 && t >= 0) ? x[t] : 0.f;   // before anything is written
-    const bool vec = (V & 3) == 0 && (((uintptr_t)x | (uintptr_t)g) & 15) == 0;
+    const float xt = (threadIdx.x == 0 && t >= 0) ? val(x[t]) : 0.f;   // before anything is written
+    const bool vec = (V & 3) == 0 && (((uintptr_t)x | (uintptr_t)g | (uintptr_t)y) & 15) == 0;
     const int n4 = V >> 2;
     float m = -INFINITY, s = 0.f;
     if (vec) {
@@ -53,12 +59,20 @@ __device__ __forceinline__ void cross_entropy_row(const float* logits, const int
         for (int i = threadIdx.x; i < n4; i += blockDim.x) {
             float4 v = x4[i];
             if (CACHE) reinterpret_cast<float4*>(cache)[i] = v;
+            if (CAP) {
+                v = make_float4(val(v.x), val(v.y), val(v.z), val(v.w));
+                if (y != nullptr) reinterpret_cast<float4*>(y)[i] = v;
+            }
             lse_add4(m, s, v);
         }
     } else {
         for (int c = threadIdx.x; c < V; c += blockDim.x) {
             float v = x[c];
             if (CACHE) cache[c] = v;
+            if (CAP) {
+                v = val(v);
+                if (y != nullptr) y[c] = v;
+            }
             lse_add(m, s, v);
         }
     }
@@ -86,22 +100,23 @@ __device__ __forceinline__ void cross_entropy_row(const float* logits, const int
         for (int c = threadIdx.x; c < V; c += blockDim.x) g[c] = 0.f;
         return;
     }
+    // one gradient element from the value as read: softmax − onehot, scaled, times the cap's derivative
+    auto grad = [&](float r, int c) {
+        if (!CAP) return (expf(r - lse) - (c == t ? 1.f : 0.f)) * scale;
+        const float th = tanhf(r / cap);
+        return ((expf(__fmul_rn(cap, th) - lse) - (c == t ? 1.f : 0.f)) * scale) * (1.f - th * th);
+    };
     if (vec) {
         const float4* src = reinterpret_cast<const float4*>(CACHE ? cache : x);
         float4* g4 = reinterpret_cast<float4*>(g);
         for (int i = threadIdx.x; i < n4; i += blockDim.x) {
             float4 v = src[i];
             int c = i << 2;
-            float4 o;
-            o.x = (expf(v.x - lse) - (c == t ? 1.f : 0.f)) * scale;
-            o.y = (expf(v.y - lse) - (c + 1 == t ? 1.f : 0.f)) * scale;
-            o.z = (expf(v.z - lse) - (c + 2 == t ? 1.f : 0.f)) * scale;
-            o.w = (expf(v.w - lse) - (c + 3 == t ? 1.f : 0.f)) * scale;
-            g4[i] = o;
+            g4[i] = make_float4(grad(v.x, c), grad(v.y, c + 1), grad(v.z, c + 2), grad(v.w, c + 3));
         }
     } else {
         const float* src = CACHE ? cache : x;
-        for (int c = threadIdx.x; c < V; c += blockDim.x) g[c] = (expf(src[c] - lse) - (c == t ? 1.f : 0.f)) * scale;
+        for (int c = threadIdx.x; c < V; c += blockDim.x) g[c] = grad(src[c], c);
     }
 }
 
@@ -109,14 +124,31 @@ __device__ __forceinline__ void cross_entropy_row(const float* logits, const int
 extern "C" __global__ void xlstm_cross_entropy_f32(const float* logits, const int* __restrict__ targets,
                                                    float* __restrict__ loss, float* dlogits, int V, float scale) {
     extern __shared__ __align__(16) unsigned char smem[];
-    cross_entropy_row<false>(logits, targets, loss, dlogits, V, scale, smem);
+    cross_entropy_row<false, false>(logits, targets, loss, dlogits, V, scale, smem);
 }
 
 // As xlstm_cross_entropy_f32 with the row kept in shared memory between the two passes: CE_SCRATCH + V·4 bytes.
 extern "C" __global__ void xlstm_cross_entropy_cached_f32(const float* logits, const int* __restrict__ targets,
                                                           float* __restrict__ loss, float* dlogits, int V, float scale) {
     extern __shared__ __align__(16) unsigned char smem[];
-    cross_entropy_row<true>(logits, targets, loss, dlogits, V, scale, smem);
+    cross_entropy_row<true, false>(logits, targets, loss, dlogits, V, scale, smem);
+}
+
+// Cross-entropy of the soft-capped logits cap·tanh(raw/cap) (written to `capped` unless null), gradient with respect
+// to raw: xlstm_softcap_f32, the cross-entropy and xlstm_softcap_backward_f32 in one pass. Shared: CE_SCRATCH bytes.
+extern "C" __global__ void xlstm_cross_entropy_softcap_f32(const float* raw, const int* __restrict__ targets,
+                                                           float* __restrict__ loss, float* draw, float* capped, int V,
+                                                           float scale, float cap) {
+    extern __shared__ __align__(16) unsigned char smem[];
+    cross_entropy_row<false, true>(raw, targets, loss, draw, V, scale, smem, cap, capped);
+}
+
+// As xlstm_cross_entropy_softcap_f32 with the raw row kept in shared memory: CE_SCRATCH + V·4 bytes.
+extern "C" __global__ void xlstm_cross_entropy_softcap_cached_f32(const float* raw, const int* __restrict__ targets,
+                                                                  float* __restrict__ loss, float* draw, float* capped,
+                                                                  int V, float scale, float cap) {
+    extern __shared__ __align__(16) unsigned char smem[];
+    cross_entropy_row<true, true>(raw, targets, loss, draw, V, scale, smem, cap, capped);
 }
 
 // torch.optim.AdamW, one parameter tensor: decoupled decay first, then the bias-corrected Adam step.

@@ -142,6 +142,20 @@ public interface GradOps {
      * batch.
      */
     double crossEntropy(Tensor logits, int[] targets, Tensor dLogits, int meanOver);
+
+    /**
+     * As {@link #crossEntropy(Tensor, int[], Tensor, int)} of the soft-capped logits {@code cap·tanh(raw/cap)}
+     * (the xLSTM-7B output cap), which it also writes to {@code logits} (not null), with {@code dRaw} (may be null)
+     * receiving the gradient with respect to {@code raw}. The default composes {@code ops.softCap}, the
+     * cross-entropy and {@link #softCapBackward}; a device backend may do the three in one pass over the rows.
+     */
+    default double crossEntropySoftCapped(Ops ops, Tensor raw, float cap, int[] targets, Tensor logits, Tensor dRaw,
+                                          int meanOver) {
+        ops.softCap(raw, cap, logits);
+        double loss = crossEntropy(logits, targets, dRaw, meanOver);
+        if (dRaw != null) softCapBackward(raw, cap, dRaw, dRaw);
+        return loss;
+    }
     // ---------------------------------------------------------------- optimizer, where the parameters live
 
     /*

@@ -112,13 +112,14 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
         Tensor raw = ws.take(batch, seqLen, v), logits = raw, dLogits = ws.take(batch, seqLen, v);
         lmHead.forward(ops, st.output(), raw);
         float cap = (float) config.outputLogitSoftCap();
+        double loss;
         if (cap > 0) {
             logits = ws.take(batch, seqLen, v);
-            ops.softCap(raw, cap, logits);
+            loss = tr.grad().crossEntropySoftCapped(ops, raw, cap, targets, logits, dLogits, meanOver);
+        } else {
+            loss = tr.grad().crossEntropy(logits, targets, dLogits, meanOver);
         }
         lastLogits = logits;
-        double loss = tr.grad().crossEntropy(logits, targets, dLogits, meanOver);
-        if (cap > 0) tr.grad().softCapBackward(raw, cap, dLogits, dLogits);
         Tensor dh = ws.take(batch, seqLen, d);
         lmHead.backward(tr, st.output(), dLogits, dh, false);
         Tensor dx = ws.take(batch, seqLen, d);

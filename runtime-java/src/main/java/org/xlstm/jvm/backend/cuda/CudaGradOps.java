@@ -4,6 +4,7 @@ import java.util.Arrays;
 import org.xlstm.jvm.backend.GradChecks;
 import org.xlstm.jvm.backend.GradOps;
 import org.xlstm.jvm.backend.OpChecks;
+import org.xlstm.jvm.backend.Ops;
 import org.xlstm.jvm.config.Activation;
 import org.xlstm.jvm.cuda.CudaKernel;
 import org.xlstm.jvm.cuda.Cublas;
@@ -415,23 +416,42 @@ public final class CudaGradOps implements GradOps {
      */
     @Override
     public double crossEntropy(Tensor logits, int[] targets, Tensor dLogits, int meanOver) {
-        int counted = GradChecks.crossEntropy(logits, targets, dLogits);   // out-of-range targets fail here, clearly
-        int rows = logits.rows(), vocab = logits.cols(), count = meanOver > 0 ? meanOver : counted;
+        return crossEntropy(logits, 0f, targets, null, dLogits, meanOver);
+    }
+
+    /** The soft cap, the cross-entropy and the cap's backward in one pass over the rows (kernels/src/train.cu). */
+    @Override
+    public double crossEntropySoftCapped(Ops forward, Tensor raw, float cap, int[] targets, Tensor logits, Tensor dRaw,
+                                         int meanOver) {
+        if (!(cap > 0)) throw new IllegalArgumentException("crossEntropySoftCapped: the cap must be positive, got " + cap);
+        if (logits == null || !Arrays.equals(raw.shape(), logits.shape()))
+            throw new IllegalArgumentException("crossEntropySoftCapped: logits " + (logits == null ? "null"
+                    : Shapes.format(logits.shape())) + " must have the shape of raw " + Shapes.format(raw.shape()));
+        return crossEntropy(raw, cap, targets, logits, dRaw, meanOver);
+    }
+
+    /** cap > 0: logits are cap·tanh(x/cap), written to capped (if not null), gradient with respect to x. */
+    private double crossEntropy(Tensor x, float cap, int[] targets, Tensor capped, Tensor dx, int meanOver) {
+        int counted = GradChecks.crossEntropy(x, targets, dx);   // out-of-range targets fail here, clearly
+        int rows = x.rows(), vocab = x.cols(), count = meanOver > 0 ? meanOver : counted;
         double none = counted == 0 && meanOver <= 0 ? Double.NaN : 0.0;
         if (rows == 0) return none;
-        if (vocab == 0) throw new IllegalArgumentException("crossEntropy: logits " + Shapes.format(logits.shape()) + " have no classes");
+        if (vocab == 0) throw new IllegalArgumentException("crossEntropy: logits " + Shapes.format(x.shape()) + " have no classes");
         float scale = count == 0 ? 0f : (float) (1.0 / count);
         Tensor t = ops.memory().uploadInts(targets, ops.stream());
         Tensor loss = scratch(rows);
         int threads = Math.min(1024, Math.max(128, roundUp32((vocab + 15) / 16)));
         long bytes = CE_SCRATCH + (long) vocab * Float.BYTES;
-        CudaKernel cached = ops.kernel("train", "xlstm_cross_entropy_cached_f32");
-        if (bytes <= 200 * 1024 && canCache(cached, (int) bytes))
-            cached.launch(rows, 1, 1, threads, 1, 1, (int) bytes, ops.stream(), in(logits), out(t), out(loss), out(dLogits),
-                    vocab, scale);
+        String name = cap > 0 ? "xlstm_cross_entropy_softcap" : "xlstm_cross_entropy";
+        CudaKernel cached = ops.kernel("train", name + "_cached_f32");
+        boolean cache = bytes <= 200 * 1024 && canCache(cached, (int) bytes);
+        CudaKernel kernel = cache ? cached : ops.kernel("train", name + "_f32");
+        int shared = cache ? (int) bytes : CE_SCRATCH;
+        if (cap > 0)
+            kernel.launch(rows, 1, 1, threads, 1, 1, shared, ops.stream(), in(x), out(t), out(loss), out(dx), out(capped),
+                    vocab, scale, cap);
         else
-            ops.kernel("train", "xlstm_cross_entropy_f32").launch(rows, 1, 1, threads, 1, 1, CE_SCRATCH, ops.stream(),
-                    in(logits), out(t), out(loss), out(dLogits), vocab, scale);
+            kernel.launch(rows, 1, 1, threads, 1, 1, shared, ops.stream(), in(x), out(t), out(loss), out(dx), vocab, scale);
         float[] perRow = new float[rows];
         ops.read(loss, 0, perRow, 0, rows);
         release(t);

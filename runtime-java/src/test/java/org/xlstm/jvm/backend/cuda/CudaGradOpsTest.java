@@ -423,6 +423,41 @@ class CudaGradOpsTest {
     // ---------------------------------------------------------------- loss
 
     @Test
+    void softCappedCrossEntropyEqualsTheThreeKernels() {
+        CudaOps gpu = fp32();
+        DeviceTensors mem = gpu.memory();
+        for (int[] s : new int[][] {{5, 7}, {40, 257}, {6, 50304}, {3, 60001}}) {
+            int rows = s[0], vocab = s[1];
+            Tensor raw = rand(20, rows, vocab);
+            int[] targets = new int[rows];
+            for (int i = 0; i < rows; i++) targets[i] = i % 3 == 1 ? -1 : rnd.nextInt(vocab);
+            String what = "crossEntropySoftCapped " + Arrays.toString(s);
+            float[][] capped = new float[2][], grads = new float[2][];
+            double[] losses = new double[2];
+            for (int fused = 0; fused < 2; fused++) {
+                Tensor x = mem.upload(raw), logits = mem.allocate(rows, vocab), g = mem.allocate(rows, vocab);
+                losses[fused] = fused == 1
+                        ? gpu.gradOps().crossEntropySoftCapped(gpu, x, 15f, targets, logits, g, 0)
+                        : composed(gpu, x, 15f, targets, logits, g);
+                capped[fused] = mem.download(logits, arena).toArray();
+                grads[fused] = mem.download(g, arena).toArray();
+                for (Tensor t : new Tensor[] {x, logits, g}) mem.release(t);
+            }
+            assertArrayEquals(capped[0], capped[1], what + ": capped logits differ from ops.softCap's");
+            assertArrayEquals(grads[0], grads[1], what + ": gradient differs from softCap, crossEntropy, softCapBackward");
+            assertEquals(losses[0], losses[1], 0.0, what + ": loss");
+        }
+    }
+
+    /** GradOps' default composition, as the CPU backends run it. */
+    private static double composed(CudaOps gpu, Tensor x, float cap, int[] targets, Tensor logits, Tensor g) {
+        gpu.softCap(x, cap, logits);
+        double loss = gpu.gradOps().crossEntropy(logits, targets, g, 0);
+        gpu.gradOps().softCapBackward(x, cap, g, g);
+        return loss;
+    }
+
+    @Test
     void crossEntropy() {
         CudaOps gpu = fp32();
         DeviceTensors mem = gpu.memory();
