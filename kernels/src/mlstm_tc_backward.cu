@@ -429,16 +429,18 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_chunk(
     }
     __syncthreads();
 
-    // phase E: dC' replaces C; ∂log decay = decay · (Σ dC'⊙C + dn'·n)
+    // phase E: dC' replaces C; ∂log decay = decay · (Σ dC'⊙C + dn'·n), C as the products took it (bf16), each
+    // element read by the thread that overwrites it
     const float* dCc = dCs + atc * DQ * DV;
-    batched_copy<16>(DQ * DV, [&](int e) { return dCc[e]; },
-                     [&](int e, float x) { Mb[(e / DV) * ldv + e % DV] = to_bf16(x); });
     float part_ = 0.f;
-    if (inter) {
-        const float* Cc = Cs + atc * DQ * DV;
-        for (int e = tid; e < DQ * DV; e += blockDim.x) part_ = fmaf(dCc[e], Cc[e], part_);
+    batched_copy<16>(DQ * DV, [&](int e) { return dCc[e]; },
+                     [&](int e, float x) {
+                         bf16& slot = Mb[(e / DV) * ldv + e % DV];
+                         if (inter) part_ = fmaf(x, from_bf16(slot), part_);
+                         slot = to_bf16(x);
+                     });
+    if (inter)
         for (int i = tid; i < DQ; i += blockDim.x) part_ = fmaf(dnsm[i], nsm[i], part_);
-    }
     const float dlogdecay = sc[1] * block_sum(part_, red);   // block_sum synchronises: Mb is complete after it
 
     // phase F: G = v·dC'ᵀ; dv = Pᵀ·(dh/N) + w_s (k·dC')
@@ -517,7 +519,7 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_chunk(
     }
     __syncthreads();
 
-    // phase H: gate gradients (≤ 64 rows, one thread, a fixed order)
+    // phase H: gate gradients; the reverse cumulative sum over the ≤ 64 rows by one thread, in shared memory
     if (tid == 0) {
         float wsum = 0.f;
         for (int s = 0; s < len; s++) wsum += dlogw[s];
@@ -526,9 +528,13 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_chunk(
             float db = grow[u] - gcol[u] + dloga[u] - dlogw[u];
             if (u == len - 1) db += wsum + dlogdecay;
             acc += db;
-            const int64_t r = row0 + (int64_t)u * NH;
-            if (df != nullptr) df[r] = acc * sigmoidf(-fg[r]);
-            if (di != nullptr) di[r] = gcol[u] + dlogw[u];
+            grow[u] = acc;   // now Σ_{t≥u} ∂b_t
         }
+    }
+    __syncthreads();
+    for (int u = tid; u < len; u += blockDim.x) {
+        const int64_t r = row0 + (int64_t)u * NH;
+        if (df != nullptr) df[r] = grow[u] * sigmoidf(-fg[r]);
+        if (di != nullptr) di[r] = gcol[u] + dlogw[u];
     }
 }

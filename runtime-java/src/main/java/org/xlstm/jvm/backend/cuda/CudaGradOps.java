@@ -28,8 +28,8 @@ public final class CudaGradOps implements GradOps {
 
     private final CudaOps ops;
     private final CudaOptimizer optimizer;
-    /** Largest dynamic shared memory the cached cross-entropy was granted, and smallest refused (bytes). */
-    private int ceSharedGranted = 48 * 1024, ceSharedRefused = Integer.MAX_VALUE;
+    /** Per cached cross-entropy kernel: the largest dynamic shared memory granted and the smallest refused (bytes). */
+    private final java.util.Map<CudaKernel, int[]> ceShared = new java.util.HashMap<>();
 
     /**
      * Which backward the recurrent cells use. mLSTM: {@code auto} (default) runs the tensor-core kernels
@@ -462,16 +462,17 @@ public final class CudaGradOps implements GradOps {
         return total / count;
     }
 
-    /** Whether the cached cross-entropy may take {@code bytes} of dynamic shared memory (asked once per size class). */
+    /** Whether a cached cross-entropy kernel may take {@code bytes} of dynamic shared memory (asked once per size). */
     private synchronized boolean canCache(CudaKernel kernel, int bytes) {
-        if (bytes <= ceSharedGranted) return true;
-        if (bytes >= ceSharedRefused) return false;
+        int[] limits = ceShared.computeIfAbsent(kernel, k -> new int[] {48 * 1024, Integer.MAX_VALUE});
+        if (bytes <= limits[0]) return true;
+        if (bytes >= limits[1]) return false;
         try {
             kernel.setMaxDynamicSharedMemory(bytes);
-            ceSharedGranted = bytes;
+            limits[0] = bytes;
             return true;
         } catch (RuntimeException e) {   // a device with less shared memory per block: re-read the row instead
-            ceSharedRefused = bytes;
+            limits[1] = bytes;
             return false;
         }
     }
