@@ -31,6 +31,11 @@ struct dim3 {
 };
 inline dim3 threadIdx, blockIdx, blockDim, gridDim;
 
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+
 using std::max;
 using std::min;
 inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }

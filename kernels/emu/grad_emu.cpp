@@ -3,10 +3,6 @@
 // counts, the two-stage reductions). Buffers end at a guard page (emu::galloc): reading past a row faults.
 //   kernels/emu/run.sh grad
 #include "cuda_emu.h"
-struct alignas(16) float4 {
-    float x, y, z, w;
-};
-inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 #include "../src/train.cu"
 #include "../src/elementwise.cu"
 // grad.cu's kernels declare static shared arrays: one copy per block (blocks run one after another here)

@@ -14,8 +14,8 @@
 //                           H = [P | Q'] · [V ; C] with P = (S ⊙ D)/den and Q' = (a ⊙ Q)/den (rows scaled in fp32
 //                           before rounding), so the row normaliser needs no pass over the accumulator.
 // Tensor-core work uses the nvcuda::wmma API (16×16×16 bf16 tiles); accumulators go through shared memory, so no
-// code depends on the (unspecified) register layout of a fragment. Global loads and stores are plain coalesced
-// float accesses (any alignment of the caller's tensors).
+// code depends on the (unspecified) register layout of a fragment. Global loads are coalesced 16-byte loads when the
+// caller's tensors are 16-byte aligned (plain float loads otherwise), stores plain coalesced floats.
 #include "mlstm_tc.cuh"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -55,8 +55,8 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_states(
     const int fv = TV / 16, nfrag = (TQ / 16) * fv;
     const int64_t cBase = (int64_t)bh * DQ * DV + (int64_t)q0 * DV + dv0;   // element (q0, dv0) of this head's C
 
-    batched_copy<16>(TQ * TV, [&](int e) { return C[cBase + (int64_t)(e / TV) * DV + e % TV]; },
-                    [&](int e, float x) { Ct[(e / TV) * ldc + e % TV] = x; });
+    copy_rows4<8>(TQ, TV, aligned16(C), [&](int r) { return C + cBase + (int64_t)r * DV; },
+                  [&](int r, int c, float4 x) { store4_f32(Ct + r * ldc + c, x); });
     if (ownsN)
         for (int i = tid; i < TQ; i += blockDim.x) nt[i] = n[(int64_t)bh * DQ + q0 + i];
     float mprev = m_in[bh];
@@ -68,7 +68,7 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_states(
         const int64_t row0 = ((int64_t)b * S + t0) * NH + hd;
         // the state before this chunk, for the outputs pass
         float* Cc = Cs + at * DQ * DV + (int64_t)q0 * DV + dv0;
-        for (int e = tid; e < TQ * TV; e += blockDim.x) Cc[(int64_t)(e / TV) * DV + e % TV] = Ct[(e / TV) * ldc + e % TV];
+        store_tile(Cc, DV, Ct, ldc, TQ, TV, aligned16(Cs));
         if (ownsN)
             for (int i = tid; i < TQ; i += blockDim.x) ns[at * DQ + q0 + i] = nt[i];
         if (ownsM && tid == 0) ms[at] = mprev;
@@ -79,23 +79,17 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_states(
             __syncwarp();
             chunk_update_weights(gb, gi, len, L, mprev, kscale, gw, sc);
         }
-        batched_copy<16>(L * TQ,
-                        [&](int e) {
-                            const int t = e / TQ;
-                            return t < len ? k[(row0 + (int64_t)t * NH) * DQ + q0 + e % TQ] : 0.f;
-                        },
-                        [&](int e, float x) { Kb[(e / TQ) * ldk + e % TQ] = to_bf16(x); });
-        batched_copy<16>(L * TV,
-                        [&](int e) {
-                            const int t = e / TV;
-                            return t < len ? v[(row0 + (int64_t)t * NH) * DV + dv0 + e % TV] : 0.f;
-                        },
-                        [&](int e, float x) { Vf[e] = x; });
+        copy_rows4<8>(L, TQ, aligned16(k),
+                      [&](int t) { return t < len ? k + (row0 + (int64_t)t * NH) * DQ + q0 : nullptr; },
+                      [&](int t, int c, float4 x) { store4_bf16(Kb + t * ldk + c, x); });
+        copy_rows4<8>(L, TV, aligned16(v),
+                      [&](int t) { return t < len ? v + (row0 + (int64_t)t * NH) * DV + dv0 : nullptr; },
+                      [&](int t, int c, float4 x) { store4_f32(Vf + t * TV + c, x); });
         __syncthreads();
 
         // phase B: w ⊙ V to bf16; n' = decay·n + Σ_t w_t k_t (fp32, from the same bf16 k as C)
         const float mnew = sc[0], decay = sc[1];
-        for (int e = tid; e < L * TV; e += blockDim.x) WV[(e / TV) * ldw + e % TV] = to_bf16(gw[e / TV] * Vf[e]);
+        for_rows4(L, TV, [&](int t, int c) { store4_bf16(WV + t * ldw + c, *reinterpret_cast<const float4*>(Vf + t * TV + c), gw[t]); });
         if (ownsN)
             for (int i = tid; i < TQ; i += blockDim.x) {
                 float acc = decay == 0.f ? 0.f : decay * nt[i];
@@ -128,7 +122,7 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_states(
         __syncthreads();
     }
 
-    for (int e = tid; e < TQ * TV; e += blockDim.x) C[cBase + (int64_t)(e / TV) * DV + e % TV] = Ct[(e / TV) * ldc + e % TV];
+    store_tile(C + cBase, DV, Ct, ldc, TQ, TV, aligned16(C));
     if (ownsN)
         for (int i = tid; i < TQ; i += blockDim.x) n[(int64_t)bh * DQ + q0 + i] = nt[i];
     if (ownsM && tid == 0) m_out[bh] = mprev;
@@ -170,27 +164,16 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_outputs(
     const int RT = L / 16;
 
     if (warp == 0) gate_scan(fg, ig, row0, NH, len, L, gb, gi);
-    batched_copy<16>(L * DQ,
-                    [&](int e) {
-                        const int t = e / DQ;
-                        return t < len ? q[(row0 + (int64_t)t * NH) * DQ + e % DQ] : 0.f;
-                    },
-                    [&](int e, float x) { A[(e / DQ) * lda + L + e % DQ] = to_bf16(x); });
-    batched_copy<16>(L * DQ,
-                    [&](int e) {
-                        const int t = e / DQ;
-                        return t < len ? k[(row0 + (int64_t)t * NH) * DQ + e % DQ] : 0.f;
-                    },
-                    [&](int e, float x) { Kb[(e / DQ) * ldk + e % DQ] = to_bf16(x); });
-    batched_copy<16>(L * TV,
-                    [&](int e) {
-                        const int t = e / TV;
-                        return t < len ? v[(row0 + (int64_t)t * NH) * DV + dv0 + e % TV] : 0.f;
-                    },
-                    [&](int e, float x) { Bm[(e / TV) * ldb + e % TV] = to_bf16(x); });
+    copy_rows4<8>(L, DQ, aligned16(q), [&](int t) { return t < len ? q + (row0 + (int64_t)t * NH) * DQ : nullptr; },
+                  [&](int t, int c, float4 x) { store4_bf16(A + t * lda + L + c, x); });
+    copy_rows4<8>(L, DQ, aligned16(k), [&](int t) { return t < len ? k + (row0 + (int64_t)t * NH) * DQ : nullptr; },
+                  [&](int t, int c, float4 x) { store4_bf16(Kb + t * ldk + c, x); });
+    copy_rows4<8>(L, TV, aligned16(v),
+                  [&](int t) { return t < len ? v + (row0 + (int64_t)t * NH) * DV + dv0 : nullptr; },
+                  [&](int t, int c, float4 x) { store4_bf16(Bm + t * ldb + c, x); });
     const float* Cc = Cs + at * DQ * DV + dv0;
-    batched_copy<16>(DQ * TV, [&](int e) { return Cc[(int64_t)(e / TV) * DV + e % TV]; },
-                    [&](int e, float x) { Bm[(L + e / TV) * ldb + e % TV] = to_bf16(x); });
+    copy_rows4<8>(DQ, TV, aligned16(Cs), [&](int r) { return Cc + (int64_t)r * DV; },
+                  [&](int r, int c, float4 x) { store4_bf16(Bm + (L + r) * ldb + c, x); });
     for (int i = tid; i < DQ; i += blockDim.x) nsm[i] = ns[at * DQ + i];
     const float mprev = ms[at];
     __syncthreads();

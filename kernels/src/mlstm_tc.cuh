@@ -28,25 +28,74 @@ __device__ __forceinline__ bf16 to_bf16(float x) { return __float2bfloat16(x); }
 __device__ __forceinline__ float from_bf16(bf16 x) { return __bfloat162float(x); }
 
 /**
- * Element e in [0, n) of a block-wide copy: each thread first issues U (16) independent loads, then stores them, so a
- * thread has U global loads in flight instead of one (the copies are latency-bound otherwise).
+ * Block-wide copy of R rows of W floats (W a multiple of 4): row r starts at rowPtr(r) (nullptr: a row of zeros);
+ * store(r, c, v) receives columns c..c+3 of row r. One index division per 4 floats, 16-byte loads when every row
+ * start is 16-byte aligned (the tensor-core shapes make the offsets multiples of 16 floats; `aligned` says whether
+ * the base pointers are), U loads in flight per thread.
  */
-template <int U, class Load, class Store>
-__device__ __forceinline__ void batched_copy(int n, Load load, Store store) {
+template <int U, class RowPtr, class Store4>
+__device__ __forceinline__ void copy_rows4(int R, int W, bool aligned, RowPtr rowPtr, Store4 store) {
+    const int W4 = W >> 2, n = R * W4;
     for (int e0 = threadIdx.x; e0 < n; e0 += U * blockDim.x) {
-        float x[U];
+        float4 x[U];
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            const int e = e0 + u * blockDim.x;
-            x[u] = e < n ? load(e) : 0.f;
+            const int e = e0 + u * blockDim.x, r = e / W4;
+            x[u] = make_float4(0.f, 0.f, 0.f, 0.f);
+            if (e < n) {
+                const float* p = rowPtr(r);
+                if (p != nullptr) {
+                    p += (e - r * W4) * 4;
+                    x[u] = aligned ? *reinterpret_cast<const float4*>(p) : make_float4(p[0], p[1], p[2], p[3]);
+                }
+            }
         }
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            const int e = e0 + u * blockDim.x;
-            if (e < n) store(e, x[u]);
+            const int e = e0 + u * blockDim.x, r = e / W4;
+            if (e < n) store(r, (e - r * W4) * 4, x[u]);
         }
     }
 }
+
+/** fn(r, c) for every 4-column group c of rows r < R (W a multiple of 4), spread over the block's threads. */
+template <class Fn>
+__device__ __forceinline__ void for_rows4(int R, int W, Fn fn) {
+    const int W4 = W >> 2;
+    for (int e = threadIdx.x; e < R * W4; e += blockDim.x) {
+        const int r = e / W4;
+        fn(r, (e - r * W4) * 4);
+    }
+}
+
+/** Writes a shared fp32 tile (R × W, row stride lds) to global rows dst + r·ldd (16-byte stores when aligned). */
+__device__ __forceinline__ void store_tile(float* dst, int64_t ldd, const float* src, int lds, int R, int W, bool aligned) {
+    for_rows4(R, W, [&](int r, int c) {
+        const float4 x = *reinterpret_cast<const float4*>(src + r * lds + c);
+        float* p = dst + r * ldd + c;
+        if (aligned) {
+            *reinterpret_cast<float4*>(p) = x;
+        } else {
+            p[0] = x.x;
+            p[1] = x.y;
+            p[2] = x.z;
+            p[3] = x.w;
+        }
+    });
+}
+
+__device__ __forceinline__ bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
+
+/** Four floats to four consecutive bf16 (scaled by s). */
+__device__ __forceinline__ void store4_bf16(bf16* dst, float4 v, float s = 1.f) {
+    dst[0] = to_bf16(v.x * s);
+    dst[1] = to_bf16(v.y * s);
+    dst[2] = to_bf16(v.z * s);
+    dst[3] = to_bf16(v.w * s);
+}
+
+/** Four floats to shared memory (16-byte aligned destination). */
+__device__ __forceinline__ void store4_f32(float* dst, float4 v) { *reinterpret_cast<float4*>(dst) = v; }
 
 /**
  * Gates of steps [t0, t0 + len) of one (batch, head), row0 = index of (b, t0, hd) in [B, S, NH]: cumulative log

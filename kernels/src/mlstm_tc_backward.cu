@@ -51,18 +51,14 @@ __device__ void lower_products(const bf16* A, int lda, const bf16* B, int ldb, i
         }
 }
 
-/** Loads rows [t0, t0+len) of a [B, S, NH*D] tensor's head into a bf16 tile (L rows, ld), zero rows past len. */
+/** Loads rows [t0, t0+len) of a [B, S, NH*D] tensor's head (columns d0..d0+W) into a bf16 tile (L rows, ld), rows
+ * past len zero, each row scaled by rowScale[t] when given. */
 __device__ __forceinline__ void load_rows_bf16(const float* src, int64_t row0, int NH, int D, int d0, int W, int len,
                                                int L, bf16* dst, int ld, const float* rowScale) {
-    batched_copy<16>(L * W,
-                     [&](int e) {
-                         const int t = e / W;
-                         return t < len ? src[(row0 + (int64_t)t * NH) * D + d0 + e % W] : 0.f;
-                     },
-                     [&](int e, float x) {
-                         const int t = e / W;
-                         dst[t * ld + e % W] = to_bf16(rowScale == nullptr || t >= len ? x : x * rowScale[t]);
-                     });
+    copy_rows4<8>(L, W, aligned16(src), [&](int t) { return t < len ? src + (row0 + (int64_t)t * NH) * D + d0 : nullptr; },
+                  [&](int t, int c, float4 x) {
+                      store4_bf16(dst + t * ld + c, x, rowScale == nullptr || t >= len ? 1.f : rowScale[t]);
+                  });
 }
 
 }  // namespace
@@ -121,8 +117,8 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_rows(
     load_rows_bf16(dh, row0, NH, DV, 0, DV, len, L, Hb, ldv, nullptr);
     if (inter) {
         const float* Cc = Cs + atc * DQ * DV;
-        batched_copy<16>(DQ * DV, [&](int e) { return Cc[e]; },
-                         [&](int e, float x) { Cb[(e / DV) * ldv + e % DV] = to_bf16(x); });
+        copy_rows4<8>(DQ, DV, aligned16(Cs), [&](int r) { return Cc + (int64_t)r * DV; },
+                      [&](int r, int c, float4 x) { store4_bf16(Cb + r * ldv + c, x); });
     }
     for (int i = tid; i < DQ; i += blockDim.x) nsm[i] = ns[atc * DQ + i];
     __syncthreads();
@@ -222,7 +218,7 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_bwd_states(
     for (int cl = NC - 1;; cl--) {
         const int64_t atc = (int64_t)bh * NC + cl;
         float* Dc = dCs + atc * DQ * DV + (int64_t)q0 * DV + dv0;
-        for (int e = tid; e < TQ * TV; e += blockDim.x) Dc[(int64_t)(e / TV) * DV + e % TV] = dCt[(e / TV) * ldc + e % TV];
+        store_tile(Dc, DV, dCt, ldc, TQ, TV, aligned16(dCs));
         if (ownsN)
             for (int i = tid; i < TQ; i += blockDim.x) dns[atc * DQ + q0 + i] = dnt[i];
         if (cl == 0) break;   // the state before the first chunk is the zero state: nothing further to carry
@@ -233,17 +229,14 @@ extern "C" __global__ void __launch_bounds__(128) xlstm_mlstm_tc_bwd_states(
             ca[t] = t < len ? coefA[r0 + t] : 0.f;
             cn[t] = t < len ? coefN[r0 + t] : 0.f;
         }
-        batched_copy<16>(L * TQ,
-                         [&](int e) {
-                             const int t = e / TQ;
-                             return t < len ? q[(row0 + (int64_t)t * NH) * DQ + q0 + e % TQ] : 0.f;
-                         },
-                         [&](int e, float x) { Qf[e] = x; });
+        copy_rows4<8>(L, TQ, aligned16(q),
+                      [&](int t) { return t < len ? q + (row0 + (int64_t)t * NH) * DQ + q0 : nullptr; },
+                      [&](int t, int c, float4 x) { store4_f32(Qf + t * TQ + c, x); });
         load_rows_bf16(dh, row0, NH, DV, dv0, TV, len, L, Hs, ldh, nullptr);
         const float decay = decays[atc];
         __syncthreads();
 
-        for (int e = tid; e < L * TQ; e += blockDim.x) Qs[(e / TQ) * ldq + e % TQ] = to_bf16(Qf[e] * ca[e / TQ]);
+        for_rows4(L, TQ, [&](int t, int c) { store4_bf16(Qs + t * ldq + c, *reinterpret_cast<const float4*>(Qf + t * TQ + c), ca[t]); });
         if (ownsN)
             for (int i = tid; i < TQ; i += blockDim.x) {
                 float acc = decay == 0.f ? 0.f : decay * dnt[i];
@@ -351,8 +344,8 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_chunk(
     load_rows_bf16(v, row0, NH, DV, 0, DV, len, L, Vb, ldv, nullptr);
     if (inter) {
         const float* Cc = Cs + atc * DQ * DV;
-        batched_copy<16>(DQ * DV, [&](int e) { return Cc[e]; },
-                         [&](int e, float x) { Mb[(e / DV) * ldv + e % DV] = to_bf16(x); });
+        copy_rows4<8>(DQ, DV, aligned16(Cs), [&](int r) { return Cc + (int64_t)r * DV; },
+                      [&](int r, int c, float4 x) { store4_bf16(Mb + r * ldv + c, x); });
     }
     for (int i = tid; i < DQ; i += blockDim.x) {
         nsm[i] = ns[atc * DQ + i];
@@ -433,12 +426,14 @@ extern "C" __global__ void __launch_bounds__(256) xlstm_mlstm_tc_bwd_chunk(
     // element read by the thread that overwrites it
     const float* dCc = dCs + atc * DQ * DV;
     float part_ = 0.f;
-    batched_copy<16>(DQ * DV, [&](int e) { return dCc[e]; },
-                     [&](int e, float x) {
-                         bf16& slot = Mb[(e / DV) * ldv + e % DV];
-                         if (inter) part_ = fmaf(x, from_bf16(slot), part_);
-                         slot = to_bf16(x);
-                     });
+    copy_rows4<8>(DQ, DV, aligned16(dCs), [&](int r) { return dCc + (int64_t)r * DV; },
+                  [&](int r, int c, float4 x) {
+                      bf16* slot = Mb + r * ldv + c;
+                      if (inter)
+                          part_ += (x.x * from_bf16(slot[0]) + x.y * from_bf16(slot[1])) +
+                                   (x.z * from_bf16(slot[2]) + x.w * from_bf16(slot[3]));
+                      store4_bf16(slot, x);
+                  });
     if (inter)
         for (int i = tid; i < DQ; i += blockDim.x) part_ = fmaf(dnsm[i], nsm[i], part_);
     const float dlogdecay = sc[1] * block_sum(part_, red);   // block_sum synchronises: Mb is complete after it
