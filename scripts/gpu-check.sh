@@ -36,6 +36,7 @@ package)
   # the parity recipe's model as an official config (recipes need the Kotlin compiler, which stays home)
   ./xlstm config recipes/parity.xlstm.kts > "$gpu/parity-model.json"
   cp "$0" "$gpu/gpu-check.sh"   # so a tree without this version of the script can run it: bash .gpu/gpu-check.sh run
+  cp "$root/scripts/gpu-quick.sh" "$gpu/"   # ad-hoc test selections, Nsight Compute, single commands
   du -sh "$gpu"
   ;;
 run)
