@@ -36,6 +36,13 @@ struct alignas(16) float4 {
 };
 inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 
+struct alignas(16) uint4 {
+    unsigned x, y, z, w;
+};
+inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }
+template <class T>
+inline T __ldg(const T* p) { return *p; }
+
 using std::max;
 using std::min;
 inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }

@@ -1,41 +1,16 @@
-// Matrix-vector products for decoding: y[r, o] = sum_i x[r, i] * W[o, i] (+ b[o]) for a few rows r (R <= 16) with
-// bfloat16 weights W [out, in] and float32 x, y. cuBLAS runs such shapes as small GEMMs and needs x rounded to bf16
-// by a separate kernel first; here one warp reads one weight row with 16-byte loads (the weights are the only large
-// operand: a decode step is a pass over them) and keeps the R dot products in registers.
-#include "common.cuh"
+// Plain matrix-vector products for decoding (see gemv.cuh): one product, or up to 6 of one input in one launch.
+// cuBLAS runs such shapes as small GEMMs and needs x rounded to bf16 by a separate kernel first; here x stays fp32.
+#include "gemv.cuh"
 
-#define GEMV_MAX_ROWS 16
-#define GEMV_WARPS 8
-
-// in % 8 == 0 (16-byte rows of bf16). Grid: ceil(out / GEMV_WARPS) blocks of GEMV_WARPS * 32 threads.
+// in % 8 == 0, in <= 2048 (16-byte rows of bf16). Grid: ceil(out / GEMV_WARPS) blocks of GEMV_WARPS * 32 threads.
 extern "C" __global__ void xlstm_gemv_bf16w_f32(float* __restrict__ y, const float* __restrict__ x,
                                                 const __nv_bfloat16* __restrict__ w, const float* __restrict__ bias,
                                                 int rows, int in, int out) {
     const int lane = threadIdx.x & 31;
     const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
     if (o >= out) return;
-    float acc[GEMV_MAX_ROWS];
-#pragma unroll
-    for (int r = 0; r < GEMV_MAX_ROWS; r++) acc[r] = 0.f;
-    const uint4* wr = reinterpret_cast<const uint4*>(w + (int64_t)o * in);
-    const int vecs = in >> 3;
-    for (int v = lane; v < vecs; v += 32) {
-        uint4 packed = __ldg(wr + v);
-        const __nv_bfloat16* wb = reinterpret_cast<const __nv_bfloat16*>(&packed);
-        float wf[8];
-#pragma unroll
-        for (int j = 0; j < 8; j++) wf[j] = __bfloat162float(wb[j]);
-        const int i0 = v << 3;
-#pragma unroll
-        for (int r = 0; r < GEMV_MAX_ROWS; r++) {
-            if (r < rows) {
-                const float4* xr = reinterpret_cast<const float4*>(x + (int64_t)r * in + i0);
-                float4 a = xr[0], b = xr[1];
-                acc[r] += a.x * wf[0] + a.y * wf[1] + a.z * wf[2] + a.w * wf[3]
-                        + b.x * wf[4] + b.y * wf[5] + b.z * wf[6] + b.w * wf[7];
-            }
-        }
-    }
+    float acc[GEMV_MAX_ROWS] = {};
+    warp_dots(w + (int64_t)o * in, x, in, rows, in, acc);
 #pragma unroll
     for (int r = 0; r < GEMV_MAX_ROWS; r++) {
         if (r < rows) {
@@ -48,7 +23,6 @@ extern "C" __global__ void xlstm_gemv_bf16w_f32(float* __restrict__ y, const flo
 // Up to 6 products of one input in one launch (the projections of a layer: q, k, v, o and the gates; an FFN's gate
 // and up): warps are numbered over the outputs of all of them together. Decoding then launches one kernel where
 // it launched six, and every weight is still read once.
-#define GEMV_GROUP 6
 extern "C" __global__ void xlstm_gemv_group_bf16w_f32(
     float* y0, float* y1, float* y2, float* y3, float* y4, float* y5,
     const __nv_bfloat16* w0, const __nv_bfloat16* w1, const __nv_bfloat16* w2, const __nv_bfloat16* w3,
@@ -65,28 +39,8 @@ extern "C" __global__ void xlstm_gemv_group_bf16w_f32(
     else if ((o -= o3) < o4) { y = y4; w = w4; bias = b4; out = o4; }
     else if ((o -= o4) < o5) { y = y5; w = w5; bias = b5; out = o5; }
     else return;
-    float acc[GEMV_MAX_ROWS];
-#pragma unroll
-    for (int r = 0; r < GEMV_MAX_ROWS; r++) acc[r] = 0.f;
-    const uint4* wr = reinterpret_cast<const uint4*>(w + (int64_t)o * in);
-    const int vecs = in >> 3;
-    for (int v = lane; v < vecs; v += 32) {
-        uint4 packed = __ldg(wr + v);
-        const __nv_bfloat16* wb = reinterpret_cast<const __nv_bfloat16*>(&packed);
-        float wf[8];
-#pragma unroll
-        for (int j = 0; j < 8; j++) wf[j] = __bfloat162float(wb[j]);
-        const int i0 = v << 3;
-#pragma unroll
-        for (int r = 0; r < GEMV_MAX_ROWS; r++) {
-            if (r < rows) {
-                const float4* xr = reinterpret_cast<const float4*>(x + (int64_t)r * in + i0);
-                float4 a = xr[0], b = xr[1];
-                acc[r] += a.x * wf[0] + a.y * wf[1] + a.z * wf[2] + a.w * wf[3]
-                        + b.x * wf[4] + b.y * wf[5] + b.z * wf[6] + b.w * wf[7];
-            }
-        }
-    }
+    float acc[GEMV_MAX_ROWS] = {};
+    warp_dots(w + (int64_t)o * in, x, in, rows, in, acc);
 #pragma unroll
     for (int r = 0; r < GEMV_MAX_ROWS; r++) {
         if (r < rows) {

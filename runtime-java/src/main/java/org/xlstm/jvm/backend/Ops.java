@@ -48,6 +48,52 @@ public interface Ops {
     /** Plain product {@code C = A·B}: a {@code [M, K]}, b {@code [K, N]}, c {@code [M, N]}. */
     void matmul(Tensor a, Tensor b, Tensor c);
 
+    // ---------------------------------------------------------------- fused compositions (decoding)
+    // Each default is the plain sequence of operations, which every backend computes exactly so; a backend may run
+    // the sequence as one operation when it is faster (the CUDA backend does while decoding: a step is a pass over
+    // the weights, and each launch costs microseconds). Scratch arguments hold what the default composition needs.
+
+    /**
+     * The projections of a normalised input: {@code normed = rmsNorm(x)}, then {@code ys[j] = normed·weights[j]ᵀ +
+     * biases[j]}, and {@code ys[j] = softCap(ys[j])} for {@code j >= capFrom} when {@code softCap > 0}. {@code normed}
+     * is scratch of x's shape (a fused backend may leave it unwritten).
+     */
+    default void rmsNormLinears(Tensor x, Tensor normWeight, Tensor normBias, float eps, Tensor normed,
+                                Tensor[] weights, Tensor[] biases, Tensor[] ys, int capFrom, float softCap) {
+        rmsNorm(x, normWeight, normBias, eps, normed);
+        linears(normed, weights, biases, ys);
+        if (softCap > 0)
+            for (int j = capFrom; j < ys.length; j++) softCap(ys[j], softCap, ys[j]);
+    }
+
+    /**
+     * A gated feed-forward's first half on a normalised input: {@code y = act(n·gateᵀ + gateBias) ⊙ (n·upᵀ +
+     * upBias)} with {@code n = rmsNorm(x)}. {@code normed} (x's shape) and {@code gate} (y's shape) are scratch.
+     */
+    default void rmsNormGatedLinear(Tensor x, Tensor normWeight, Tensor normBias, float eps, Tensor normed,
+                                    Tensor gateWeight, Tensor gateBias, Tensor upWeight, Tensor upBias, Activation act,
+                                    Tensor gate, Tensor y) {
+        rmsNorm(x, normWeight, normBias, eps, normed);
+        linears(normed, new Tensor[] {gateWeight, upWeight}, new Tensor[] {gateBias, upBias}, new Tensor[] {gate, y});
+        mulActivated(y, act, gate, y);
+    }
+
+    /**
+     * A residual connection around a linear map: {@code y = (x·weightᵀ + bias) + residual} (y may alias residual).
+     * {@code product} is scratch of y's shape.
+     */
+    default void linearAdd(Tensor x, Tensor weight, Tensor bias, Tensor residual, Tensor product, Tensor y) {
+        linear(x, weight, bias, product);
+        add(product, residual, y);
+    }
+
+    /** {@code y = headLayerNorm(h) ⊙ act(gate)} (y distinct from h): an mLSTM layer's output gate. */
+    default void headNormGated(Tensor h, int numHeads, Tensor weight, Tensor bias, float eps, boolean weightIsOffset,
+                               Tensor gate, Activation act, Tensor y) {
+        headLayerNorm(h, numHeads, weight, bias, eps, weightIsOffset, y);
+        mulActivated(y, act, gate, y);
+    }
+
     /**
      * Block-diagonal linear map (official LinearHeadwiseExpand): the input row is split into H contiguous blocks and
      * block h maps by {@code y_h = W[h]·x_h}. x {@code [R, H·in]}, weight {@code [H, out, in]}, bias

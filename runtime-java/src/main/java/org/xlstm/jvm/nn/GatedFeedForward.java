@@ -44,6 +44,17 @@ public final class GatedFeedForward {
         down.forward(ops, u, y);
     }
 
+    /**
+     * Inference inside a pre-norm residual block: y = residual + down(act(gate(n)) ⊙ up(n)), n = norm(x), as
+     * {@link Ops#rmsNormGatedLinear} then {@link Ops#linearAdd} (y may alias residual).
+     */
+    public void forwardResidual(Ops ops, Workspace ws, Tensor x, RmsNorm norm, Tensor residual, Tensor y) {
+        int rows = x.rows();
+        Tensor g = ws.take(rows, hidden()), u = ws.take(rows, hidden());
+        norm.forwardGated(ops, x, ws.take(x.shape()), gate, up, act, g, u);
+        down.forwardAdd(ops, u, residual, ws.take(y.shape()), y);
+    }
+
     // ---------------------------------------------------------------- training
 
     /** Saved by {@link #forwardTrain}: the input, both projections, their gated product, the dropout site. */

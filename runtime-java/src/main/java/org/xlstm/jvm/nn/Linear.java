@@ -32,6 +32,11 @@ public final class Linear {
     /** x {@code [..., in]} → y {@code [..., out]}. */
     public void forward(Ops ops, Tensor x, Tensor y) { ops.linear(x, weight, bias, y); }
 
+    /** y = (x·Wᵀ + b) + residual ({@link Ops#linearAdd}; product is scratch of y's shape, y may alias residual). */
+    public void forwardAdd(Ops ops, Tensor x, Tensor residual, Tensor product, Tensor y) {
+        ops.linearAdd(x, weight, bias, residual, product, y);
+    }
+
     /** Several linear maps of one input ({@link Ops#linears}: one launch on a GPU when decoding). */
     public static void forwardAll(Ops ops, Tensor x, Linear[] maps, Tensor[] ys) {
         Tensor[] w = new Tensor[maps.length], b = new Tensor[maps.length];

@@ -50,14 +50,8 @@ public final class MlstmLargeBlock implements TrainableBlock {
 
     @Override
     public void forward(Ops ops, Workspace ws, Tensor x, BlockState state, Mode mode, Tensor out) {
-        Tensor n = ws.take(x.shape());
-        normMlstm.forward(ops, x, n);
-        layer.forward(ops, ws, n, (MlstmState) state, mode, out);
-        ops.add(out, x, out);
-        Tensor n2 = ws.take(x.shape()), f = ws.take(x.shape());
-        normFfn.forward(ops, out, n2);
-        ffn.forward(ops, ws, n2, f);
-        ops.add(out, f, out);
+        layer.forward(ops, ws, x, normMlstm, (MlstmState) state, mode, x, out);   // out = x + mLSTM(norm(x))
+        ffn.forwardResidual(ops, ws, out, normFfn, out, out);                    // out += FFN(norm(out))
     }
 
     // ---------------------------------------------------------------- training

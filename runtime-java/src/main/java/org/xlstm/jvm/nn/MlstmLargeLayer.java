@@ -74,23 +74,25 @@ public final class MlstmLargeLayer {
 
     public MlstmState newState(Ops ops, int batch) { return new MlstmState(ops, batch, heads, qkDim / heads, vDim / heads); }
 
-    /** x {@code [B, S, D]} (already normalised) → y {@code [B, S, D]}. */
-    public void forward(Ops ops, Workspace ws, Tensor x, MlstmState state, Mode mode, Tensor y) {
+    /**
+     * Inference inside the pre-norm residual block: y = residual + layer(norm(x)), x {@code [B, S, D]} (y may alias
+     * residual). The norm, the projections and the gates' soft cap run as {@link Ops#rmsNormLinears}, the output gate
+     * as {@link Ops#headNormGated}, the output projection and the residual as {@link Ops#linearAdd}: each is the
+     * plain sequence of operations on the CPU and one kernel when the GPU decodes.
+     */
+    public void forward(Ops ops, Workspace ws, Tensor x, RmsNorm inNorm, MlstmState state, Mode mode, Tensor residual,
+                        Tensor y) {
         int b = x.dim(0), s = x.dim(1);
         Tensor qt = ws.take(b, s, qkDim), kt = ws.take(b, s, qkDim), vt = ws.take(b, s, vDim), ot = ws.take(b, s, vDim);
         Tensor it = ws.take(b, s, heads), ft = ws.take(b, s, heads);
-        Linear.forwardAll(ops, x, new Linear[] {q, k, v, o, ig, fg}, new Tensor[] {qt, kt, vt, ot, it, ft});
-        if (gateCap > 0) {
-            ops.softCap(it, gateCap, it);
-            ops.softCap(ft, gateCap, ft);
-        }
+        inNorm.forwardLinears(ops, x, ws.take(x.shape()), new Linear[] {q, k, v, o, ig, fg},
+                new Tensor[] {qt, kt, vt, ot, it, ft}, 4, gateCap);
         Tensor h = ws.take(b, s, vDim);
         // mlstm_kernels starts every form from m = 0 (chunkwise, sequence and step kernels alike)
         MlstmCell.run(ops, ws, qt, kt, vt, it, ft, state, mode, chunkSize, eps, 0f, 0f, h);
         Tensor hn = ws.take(b, s, vDim);
-        norm.forward(ops, h, hn);
-        ops.mulActivated(hn, Activation.SIGMOID, ot, hn);
-        out.forward(ops, hn, y);
+        norm.forwardGated(ops, h, ot, Activation.SIGMOID, hn);
+        out.forwardAdd(ops, hn, residual, ws.take(y.shape()), y);
     }
 
     // ---------------------------------------------------------------- training

@@ -1,6 +1,7 @@
 package org.xlstm.jvm.nn;
 
 import org.xlstm.jvm.backend.Ops;
+import org.xlstm.jvm.config.Activation;
 import org.xlstm.jvm.tensor.Tensor;
 
 /**
@@ -28,6 +29,11 @@ public final class MultiHeadLayerNorm {
     }
 
     public void forward(Ops ops, Tensor x, Tensor y) { ops.headLayerNorm(x, heads, weight, bias, eps, offset, y); }
+
+    /** y = norm(x) ⊙ act(gate) ({@link Ops#headNormGated}; y distinct from x). */
+    public void forwardGated(Ops ops, Tensor x, Tensor gate, Activation act, Tensor y) {
+        ops.headNormGated(x, heads, weight, bias, eps, offset, gate, act, y);
+    }
 
     /** Backward: dx written, weight and bias gradients added to their buffers. */
     public void backward(Training tr, Tensor x, Tensor dy, Tensor dx) {

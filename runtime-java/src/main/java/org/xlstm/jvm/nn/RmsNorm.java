@@ -1,6 +1,7 @@
 package org.xlstm.jvm.nn;
 
 import org.xlstm.jvm.backend.Ops;
+import org.xlstm.jvm.config.Activation;
 import org.xlstm.jvm.tensor.Tensor;
 
 /** RMS norm of the xLSTM-7B blocks: x·rsqrt(mean(x²) + eps)·w (+ b), w initialised to 1 (no offset). */
@@ -21,6 +22,24 @@ public final class RmsNorm {
     }
 
     public void forward(Ops ops, Tensor x, Tensor y) { ops.rmsNorm(x, weight, bias, eps, y); }
+
+    /**
+     * The linear maps of the normalised x ({@link Ops#rmsNormLinears}: one launch on a GPU when decoding), outputs
+     * from {@code capFrom} on soft-capped at {@code softCap} (when positive); normed is scratch of x's shape.
+     */
+    public void forwardLinears(Ops ops, Tensor x, Tensor normed, Linear[] maps, Tensor[] ys, int capFrom, float softCap) {
+        Tensor[] w = new Tensor[maps.length], b = new Tensor[maps.length];
+        for (int j = 0; j < maps.length; j++) {
+            w[j] = maps[j].weight();
+            b[j] = maps[j].bias();
+        }
+        ops.rmsNormLinears(x, weight, bias, eps, normed, w, b, ys, capFrom, softCap);
+    }
+
+    /** y = act(gate(n)) ⊙ up(n), n the normalised x ({@link Ops#rmsNormGatedLinear}); normed, g are scratch. */
+    public void forwardGated(Ops ops, Tensor x, Tensor normed, Linear gate, Linear up, Activation act, Tensor g, Tensor y) {
+        ops.rmsNormGatedLinear(x, weight, bias, eps, normed, gate.weight(), gate.bias(), up.weight(), up.bias(), act, g, y);
+    }
 
     /** Backward: dx written (or added to), weight and bias gradients added to their buffers. */
     public void backward(Training tr, Tensor x, Tensor dy, Tensor dx, boolean accumulateDx) {

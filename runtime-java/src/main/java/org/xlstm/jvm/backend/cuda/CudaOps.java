@@ -206,6 +206,83 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
                 stream, args);
     }
 
+    // ------------------------------------------------------------------ fused decoding (kernels/src/decode.cu)
+
+    /** Whether a decode kernel with a normalised-input prologue takes x: bf16, ≤ 16 rows kept in 48 KB. */
+    private boolean decodeFusable(Tensor x) {
+        int rows = x.rows(), inF = x.cols();
+        return precision == Precision.BF16 && rows >= 1 && rows <= GEMV_MAX_ROWS && inF % 8 == 0
+                && (long) rows * inF * Float.BYTES <= 48 * 1024 && in(x) % 16 == 0;
+    }
+
+    @Override
+    public void rmsNormLinears(Tensor x, Tensor normWeight, Tensor normBias, float eps, Tensor normed, Tensor[] weights,
+                               Tensor[] biases, Tensor[] ys, int capFrom, float softCap) {
+        int count = weights.length;
+        if (!decodeFusable(x) || count < 1 || count > 6) {
+            Ops.super.rmsNormLinears(x, normWeight, normBias, eps, normed, weights, biases, ys, capFrom, softCap);
+            return;
+        }
+        int rows = x.rows(), inF = x.cols();
+        Object[] args = new Object[32];
+        int total = 0;
+        for (int j = 0; j < 6; j++) {
+            boolean on = j < count;
+            args[j] = on ? out(ys[j]) : 0L;
+            args[6 + j] = on ? weightBf16(weights[j]) : 0L;
+            args[12 + j] = on && biases != null ? in(biases[j]) : 0L;
+            int o = on ? weights[j].dim(0) : 0;
+            args[18 + j] = o;
+            total += o;
+        }
+        args[24] = in(x);
+        args[25] = in(normWeight);
+        args[26] = in(normBias);
+        args[27] = eps;
+        args[28] = softCap;
+        args[29] = capFrom;
+        args[30] = rows;
+        args[31] = inF;
+        k("decode", "xlstm_gemv_rmsnorm_group").launch((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
+                rows * inF * Float.BYTES, stream, args);
+    }
+
+    @Override
+    public void rmsNormGatedLinear(Tensor x, Tensor normWeight, Tensor normBias, float eps, Tensor normed,
+                                   Tensor gateWeight, Tensor gateBias, Tensor upWeight, Tensor upBias, Activation act,
+                                   Tensor gate, Tensor y) {
+        if (!decodeFusable(x)) {
+            Ops.super.rmsNormGatedLinear(x, normWeight, normBias, eps, normed, gateWeight, gateBias, upWeight, upBias, act,
+                    gate, y);
+            return;
+        }
+        int rows = x.rows(), inF = x.cols(), outF = upWeight.dim(0);
+        k("decode", "xlstm_gemv_rmsnorm_gated").launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
+                rows * inF * Float.BYTES, stream, out(y), weightBf16(gateWeight), weightBf16(upWeight), in(gateBias),
+                in(upBias), outF, in(x), in(normWeight), in(normBias), eps, act.ordinal(), rows, inF);
+    }
+
+    @Override
+    public void linearAdd(Tensor x, Tensor weight, Tensor bias, Tensor residual, Tensor product, Tensor y) {
+        int rows = x.rows(), inF = x.cols(), outF = weight.dim(0);
+        if (precision != Precision.BF16 || rows > GEMV_MAX_ROWS || inF % 8 != 0 || in(x) % 16 != 0) {
+            Ops.super.linearAdd(x, weight, bias, residual, product, y);
+            return;
+        }
+        k("decode", "xlstm_gemv_add").launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0, stream,
+                out(y), weightBf16(weight), in(bias), in(residual), in(x), rows, inF, outF);
+    }
+
+    @Override
+    public void headNormGated(Tensor h, int numHeads, Tensor weight, Tensor bias, float eps, boolean weightIsOffset,
+                              Tensor gate, Activation act, Tensor y) {
+        long segments = (long) h.rows() * numHeads;
+        int dh = h.cols() / numHeads;
+        k("decode", "xlstm_headnorm_gated").launch((int) ((segments + GEMV_WARPS - 1) / GEMV_WARPS), 1, 1, GEMV_WARPS * 32,
+                1, 1, 0, stream, out(y), in(h), in(weight), in(bias), in(gate), act.ordinal(), numHeads, dh, eps,
+                weightIsOffset ? 1 : 0, segments);
+    }
+
     @Override
     public void matmul(Tensor a, Tensor b, Tensor c) {
         blas.matmulAB(a.dim(0), b.dim(1), a.dim(1), in(a), in(b), out(c), tf32);

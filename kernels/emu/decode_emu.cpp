@@ -1,0 +1,144 @@
+// Runs the fused decoding kernels of kernels/src/decode.cu on the CPU emulator against the separate kernels they
+// replace (norms.cu, gemv.cu, elementwise.cu), launched as CudaOps launches them: the results must be equal bit for
+// bit, and the plain products must match a double-precision product. Several row counts (1 .. 16), odd output
+// counts, biases present or not.
+//   kernels/emu/run.sh decode
+#include "cuda_emu.h"
+#include "../src/gemv.cu"
+#include "../src/decode.cu"
+#include "../src/norms.cu"
+#include "../src/elementwise.cu"
+#include <random>
+
+namespace {
+std::mt19937 rng(11);
+int fails = 0;
+
+float* randg(size_t n, double s = 1) {
+    std::normal_distribution<double> d(0, s);
+    float* p = emu::galloc(n);
+    for (size_t i = 0; i < n; i++) p[i] = (float)d(rng);
+    return p;
+}
+
+__nv_bfloat16* randw(size_t n) {
+    std::normal_distribution<double> d(0, 0.05);
+    // bf16 weights in a float buffer's memory (the guard page still ends it)
+    float* raw = emu::galloc((n + 1) / 2);
+    auto* w = reinterpret_cast<__nv_bfloat16*>(raw);
+    for (size_t i = 0; i < n; i++) w[i] = __float2bfloat16((float)d(rng));
+    return w;
+}
+
+dim3 D(unsigned x) { return dim3{x, 1, 1}; }
+unsigned blocks(long n, int per) { return (unsigned)((n + per - 1) / per); }
+
+void same(const std::string& what, const float* a, const float* b, size_t n) {
+    bool ok = std::memcmp(a, b, n * 4) == 0;
+    if (!ok) fails++;
+    std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+}
+
+void rmsNormLinears(int rows, int in, bool bias) {
+    const int outs[6] = {24, 8, 40, 16, 3, 3};
+    float cap = 15.f;
+    float *x = randg((size_t)rows * in, 2), *nw = randg(in), *nb = bias ? randg(in) : nullptr;
+    __nv_bfloat16* w[6];
+    float *b[6], *y[6], *y2[6];
+    int total = 0;
+    for (int j = 0; j < 6; j++) {
+        w[j] = randw((size_t)outs[j] * in);
+        b[j] = bias ? randg(outs[j]) : nullptr;
+        y[j] = emu::galloc((size_t)rows * outs[j]);
+        y2[j] = emu::galloc((size_t)rows * outs[j]);
+        total += outs[j];
+    }
+    // separate: rmsnorm, grouped gemv, soft caps of outputs 4 and 5
+    float* n = emu::galloc((size_t)rows * in);
+    emu::launch(D(blocks(rows, 8)), D(256), 0, [&] { xlstm_rmsnorm_f32(n, x, nw, nb, in, 1e-5f, rows); });
+    emu::launch(D(blocks(total, GEMV_WARPS)), D(GEMV_WARPS * 32), 0, [&] {
+        xlstm_gemv_group_bf16w_f32(y[0], y[1], y[2], y[3], y[4], y[5], w[0], w[1], w[2], w[3], w[4], w[5], b[0], b[1], b[2],
+                                   b[3], b[4], b[5], outs[0], outs[1], outs[2], outs[3], outs[4], outs[5], n, rows, in);
+    });
+    for (int j = 4; j < 6; j++)
+        emu::launch(D(1), D(256), 0, [&] { xlstm_softcap_f32(y[j], y[j], cap, (int64_t)rows * outs[j]); });
+    // fused
+    emu::launch(D(blocks(total, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)rows * in * 4, [&] {
+        xlstm_gemv_rmsnorm_group(y2[0], y2[1], y2[2], y2[3], y2[4], y2[5], w[0], w[1], w[2], w[3], w[4], w[5], b[0], b[1],
+                                 b[2], b[3], b[4], b[5], outs[0], outs[1], outs[2], outs[3], outs[4], outs[5], x, nw, nb,
+                                 1e-5f, cap, 4, rows, in);
+    });
+    for (int j = 0; j < 6; j++)
+        same("rmsNormLinears rows=" + std::to_string(rows) + " in=" + std::to_string(in) + " bias=" + std::to_string(bias) +
+                 " output " + std::to_string(j),
+             y[j], y2[j], (size_t)rows * outs[j]);
+    // the plain product against doubles (output 0)
+    double num = 0, den = 0;
+    for (int r = 0; r < rows; r++)
+        for (int o = 0; o < outs[0]; o++) {
+            double acc = bias ? b[0][o] : 0;
+            for (int i = 0; i < in; i++) acc += (double)n[r * in + i] * __bfloat162float(w[0][(size_t)o * in + i]);
+            num += (acc - y[0][r * outs[0] + o]) * (acc - y[0][r * outs[0] + o]);
+            den += acc * acc;
+        }
+    bool ok = std::sqrt(num / den) < 1e-5;
+    if (!ok) fails++;
+    std::printf("%s gemv vs double: relative error %.2e\n", ok ? "ok  " : "FAIL", std::sqrt(num / den));
+}
+
+void gatedAndAdd(int rows, int in, int hidden, bool bias) {
+    float *x = randg((size_t)rows * in, 2), *nw = randg(in), *nb = bias ? randg(in) : nullptr;
+    __nv_bfloat16 *wg = randw((size_t)hidden * in), *wu = randw((size_t)hidden * in), *wd = randw((size_t)in * hidden);
+    float *bg = bias ? randg(hidden) : nullptr, *bu = bias ? randg(hidden) : nullptr, *bd = bias ? randg(in) : nullptr;
+    const int act = 4;   // swish
+    // separate
+    float *n = emu::galloc((size_t)rows * in), *g = emu::galloc((size_t)rows * hidden), *u = emu::galloc((size_t)rows * hidden);
+    emu::launch(D(blocks(rows, 8)), D(256), 0, [&] { xlstm_rmsnorm_f32(n, x, nw, nb, in, 1e-5f, rows); });
+    emu::launch(D(blocks(2 * hidden, GEMV_WARPS)), D(GEMV_WARPS * 32), 0, [&] {
+        xlstm_gemv_group_bf16w_f32(g, u, nullptr, nullptr, nullptr, nullptr, wg, wu, nullptr, nullptr, nullptr, nullptr, bg,
+                                   bu, nullptr, nullptr, nullptr, nullptr, hidden, hidden, 0, 0, 0, 0, n, rows, in);
+    });
+    emu::launch(D(4), D(256), 0, [&] { xlstm_mul_activated_f32(u, u, g, act, (int64_t)rows * hidden); });
+    // fused
+    float* u2 = emu::galloc((size_t)rows * hidden);
+    emu::launch(D(blocks(hidden, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)rows * in * 4, [&] {
+        xlstm_gemv_rmsnorm_gated(u2, wg, wu, bg, bu, hidden, x, nw, nb, 1e-5f, act, rows, in);
+    });
+    std::string tag = " rows=" + std::to_string(rows) + " in=" + std::to_string(in) + " bias=" + std::to_string(bias);
+    same("rmsNormGatedLinear" + tag, u, u2, (size_t)rows * hidden);
+    // residual add: separate (product, add) vs fused, y over the residual itself
+    float *res = randg((size_t)rows * in), *prod = emu::galloc((size_t)rows * in), *want = emu::galloc((size_t)rows * in);
+    emu::launch(D(blocks(in, GEMV_WARPS)), D(GEMV_WARPS * 32), 0,
+                [&] { xlstm_gemv_bf16w_f32(prod, u, wd, bd, rows, hidden, in); });
+    emu::launch(D(4), D(256), 0, [&] { xlstm_add_f32(want, prod, res, (int64_t)rows * in); });
+    emu::launch(D(blocks(in, GEMV_WARPS)), D(GEMV_WARPS * 32), 0, [&] { xlstm_gemv_add(res, wd, bd, res, u, rows, hidden, in); });
+    same("linearAdd (over the residual)" + tag, want, res, (size_t)rows * in);
+}
+
+void headNormGated(int rows, int heads, int dh, bool offset) {
+    size_t n = (size_t)rows * heads * dh;
+    float *h = randg(n, 3), *o = randg(n), *w = randg((size_t)heads * dh), *b = randg((size_t)heads * dh);
+    float *want = emu::galloc(n), *got = emu::galloc(n);
+    long segs = (long)rows * heads;
+    emu::launch(D(blocks(segs, 8)), D(256), 0, [&] { xlstm_headnorm_f32(want, h, w, b, heads, dh, 1e-6f, offset, segs); });
+    emu::launch(D(2), D(256), 0, [&] { xlstm_mul_activated_f32(want, want, o, 3, (int64_t)n); });
+    emu::launch(D(blocks(segs, GEMV_WARPS)), D(GEMV_WARPS * 32), 0,
+                [&] { xlstm_headnorm_gated(got, h, w, b, o, 3, heads, dh, 1e-6f, offset, segs); });
+    same("headNormGated rows=" + std::to_string(rows) + " heads=" + std::to_string(heads) + " dh=" + std::to_string(dh) +
+             " offset=" + std::to_string(offset),
+         want, got, n);
+}
+}  // namespace
+
+int main() {
+    for (int rows : {1, 3, 16})
+        for (bool bias : {false, true}) {
+            rmsNormLinears(rows, 96, bias);
+            gatedAndAdd(rows, 64, 40, bias);
+        }
+    rmsNormLinears(2, 2056, true);   // in above one pass of the loads (2048)
+    headNormGated(1, 4, 48, false);
+    headNormGated(5, 3, 20, true);
+    std::printf(fails == 0 ? "ALL OK\n" : "%d FAILURES\n", fails);
+    return fails != 0;
+}
