@@ -36,7 +36,13 @@ extern "C" __global__ void xlstm_scale_inplace_f32(float* __restrict__ x, float 
 }
 
 // Per row of logits [R, V]: the first arg-max (as torch.argmax) and, for a scored row (target >= 0), the negative
-// log-likelihood logsumexp(row) - row[target]; ignored rows get nll 0. One block per row.
+// log-likelihood logsumexp(row) - row[target]; ignored rows get nll 0, and with targets == null (greedy decoding)
+// the exponential pass is skipped. One block per row (1024 threads for a vocabulary: a decode step's whole LM-head
+// row is read by one block, so the loads are 16-byte and many per thread in flight).
+__device__ __forceinline__ void argmax_take(float xv, int c, float& best, int& bi) {
+    if (xv > best || (xv == best && c < bi) || (bi == 0x7fffffff && xv != xv)) { best = xv; bi = c; }
+}
+
 extern "C" __global__ void xlstm_row_argmax_nll_f32(const float* __restrict__ logits, const int* __restrict__ targets,
                                                     int* __restrict__ argmax, float* __restrict__ nll, int V) {
     __shared__ float smax[32];
@@ -46,9 +52,18 @@ extern "C" __global__ void xlstm_row_argmax_nll_f32(const float* __restrict__ lo
     const float* x = logits + row * V;
     float best = -INFINITY;
     int bi = 0x7fffffff;
-    for (int c = threadIdx.x; c < V; c += blockDim.x) {
-        float xv = x[c];
-        if (xv > best || (xv == best && c < bi) || (bi == 0x7fffffff && xv != xv)) { best = xv; bi = c; }
+    if ((V & 3) == 0 && ((uintptr_t)x & 15) == 0) {
+        const float4* x4 = reinterpret_cast<const float4*>(x);
+        for (int i = threadIdx.x; i < (V >> 2); i += blockDim.x) {
+            const float4 v = x4[i];
+            const int c = i << 2;
+            argmax_take(v.x, c, best, bi);
+            argmax_take(v.y, c + 1, best, bi);
+            argmax_take(v.z, c + 2, best, bi);
+            argmax_take(v.w, c + 3, best, bi);
+        }
+    } else {
+        for (int c = threadIdx.x; c < V; c += blockDim.x) argmax_take(x[c], c, best, bi);
     }
     for (int o = 16; o > 0; o >>= 1) {
         float ob = __shfl_xor_sync(0xffffffffu, best, o);
@@ -71,12 +86,19 @@ extern "C" __global__ void xlstm_row_argmax_nll_f32(const float* __restrict__ lo
     __syncthreads();
     const float mx = smax[0];
     const int am = sidx[0];
+    if (targets == nullptr) {   // greedy decoding: the arg-max only
+        if (threadIdx.x == 0) {
+            argmax[row] = am == 0x7fffffff ? 0 : am;
+            nll[row] = 0.f;
+        }
+        return;
+    }
     float s = 0.f;
     for (int c = threadIdx.x; c < V; c += blockDim.x) s += expf(x[c] - mx);
     s = block_sum(s, red);
     if (threadIdx.x == 0) {
         argmax[row] = am == 0x7fffffff ? 0 : am;
-        const int t = targets == nullptr ? -1 : targets[row];   // null: arg-max only (greedy decoding)
+        const int t = targets[row];
         nll[row] = t < 0 ? 0.f : (mx + logf(s)) - x[t];
     }
 }

@@ -52,7 +52,7 @@ final class CudaOptimizer {
         Tensor t = anyScored ? ops.memory().uploadInts(java.util.Arrays.copyOf(targets, rows), ops.stream()) : null;
         Tensor both = ops.memory().allocate(2 * rows);   // arg-max bits, then nll: one read back
         long am = CudaOps.output(both);
-        ops.kernel("optim", "xlstm_row_argmax_nll_f32").launch(rows, 1, 1, 256, 1, 1, 0, ops.stream(), CudaOps.output(logits),
+        ops.kernel("optim", "xlstm_row_argmax_nll_f32").launch(rows, 1, 1, 1024, 1, 1, 0, ops.stream(), CudaOps.output(logits),
                 t == null ? 0L : CudaOps.output(t), am, am + (long) rows * Float.BYTES, v);
         float[] a = new float[2 * rows];
         ops.read(both, 0, a, 0, 2 * rows);
