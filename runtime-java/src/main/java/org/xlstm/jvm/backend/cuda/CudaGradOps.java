@@ -36,12 +36,12 @@ public final class CudaGradOps implements GradOps {
      * (CudaMlstmBackwardTensorCores: bf16 products, stabilisers as constants, like the official chunkwise kernels)
      * in the BF16 precision and the float32 kernel {@code seq} (CudaMlstmBackwardSeq: the CPU engine's algorithm,
      * stabilisers differentiated as computed; every fixture gradient passes with it) otherwise; {@code tc} and
-     * {@code seq} force one of them, {@code host} the CPU engine. sLSTM: {@code host} (default, the CPU engine) or
-     * {@code fused} (CudaSlstmBackward, awaiting its GPU verification). Set with -Dxlstm.cuda.mlstmBackward /
-     * -Dxlstm.cuda.slstmBackward.
+     * {@code seq} force one of them, {@code host} the CPU engine. sLSTM: {@code fused} (default: CudaSlstmBackward,
+     * one launch per layer call, checked against the reference and the CPU engine on an H100) or {@code host} (the
+     * CPU engine). Set with -Dxlstm.cuda.mlstmBackward / -Dxlstm.cuda.slstmBackward.
      */
     private static final String MLSTM_BACKWARD = System.getProperty("xlstm.cuda.mlstmBackward", "auto"),
-            SLSTM_BACKWARD = System.getProperty("xlstm.cuda.slstmBackward", "host");
+            SLSTM_BACKWARD = System.getProperty("xlstm.cuda.slstmBackward", "fused");
 
     CudaGradOps(CudaOps ops) {
         this.ops = ops;
