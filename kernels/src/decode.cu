@@ -1,66 +1,81 @@
 // Decoding kernels that fuse a matrix-vector product (gemv.cuh) with the operations around it, so that a step of
-// an xLSTM-7B block launches 7 kernels instead of 15 (Ops.rmsNormLinears, rmsNormGatedLinear, linearAdd,
-// headNormGated). Each computes exactly what the separate kernels compute, in the same float order (the norm as
-// norms.cu, the products as gemv.cu, the epilogues as elementwise.cu), so fused and unfused steps agree bit for bit.
-// Rows r < rows <= GEMV_MAX_ROWS; in % 8 == 0. Kernels with a norm prologue keep the normalised rows in dynamic shared
-// memory: rows · in floats.
+// an xLSTM-7B block launches 6 kernels instead of 15 (Ops.rmsNormLinears, headNormGatedLinearAdd,
+// rmsNormGatedLinear, linearAdd; the mLSTM step itself is two). Each computes exactly what the separate kernels
+// compute, in the same float order (norms as norms.cu, products as gemv.cu, epilogues as elementwise.cu), so fused
+// and unfused steps agree bit for bit. Rows r < rows <= R (R = GEMV_MAX_ROWS, or 1 in the "_r1" builds); in % 8 == 0.
+// Kernels with a prologue (a norm of the input) first issue their weight loads (in <= 2048: one pass), then compute
+// the prologue into dynamic shared memory (rows · in floats) while the weights arrive.
 #include "gemv.cuh"
 
+// ---------------------------------------------------------------------------------------------------------------
 // Up to 6 products of rmsNorm(x) (the projections of an mLSTM layer), outputs j >= capFrom soft-capped:
 // y = cap·tanh(y/cap) when cap > 0. Warps numbered over the outputs of all products together.
-extern "C" __global__ void xlstm_gemv_rmsnorm_group(
-    float* y0, float* y1, float* y2, float* y3, float* y4, float* y5,
-    const __nv_bfloat16* w0, const __nv_bfloat16* w1, const __nv_bfloat16* w2, const __nv_bfloat16* w3,
-    const __nv_bfloat16* w4, const __nv_bfloat16* w5,
-    const float* b0, const float* b1, const float* b2, const float* b3, const float* b4, const float* b5,
-    int o0, int o1, int o2, int o3, int o4, int o5, const float* __restrict__ x, const float* __restrict__ nw,
-    const float* __restrict__ nb, float eps, float cap, int capFrom, int rows, int in) {
+#define NORM_GROUP_PARAMS                                                                                          \
+    float *y0, float *y1, float *y2, float *y3, float *y4, float *y5, const __nv_bfloat16 *w0,                     \
+        const __nv_bfloat16 *w1, const __nv_bfloat16 *w2, const __nv_bfloat16 *w3, const __nv_bfloat16 *w4,       \
+        const __nv_bfloat16 *w5, const float *b0, const float *b1, const float *b2, const float *b3,               \
+        const float *b4, const float *b5, int o0, int o1, int o2, int o3, int o4, int o5,                          \
+        const float *__restrict__ x, const float *__restrict__ nw, const float *__restrict__ nb, float eps,        \
+        float cap, int capFrom, int rows, int in
+#define NORM_GROUP_ARGS \
+    y0, y1, y2, y3, y4, y5, w0, w1, w2, w3, w4, w5, b0, b1, b2, b3, b4, b5, o0, o1, o2, o3, o4, o5, x, nw, nb, eps, cap, capFrom, rows, in
+
+template <int R>
+__device__ __forceinline__ void gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
-    rmsnorm_rows_to_shared(x, nw, nb, eps, rows, in, xs);
-    const int lane = threadIdx.x & 31;
-    int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), j;
-    float* y; const __nv_bfloat16* w; const float* bias; int out;
+    int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), j = 6;
+    float* y = nullptr; const __nv_bfloat16* w = nullptr; const float* bias = nullptr; int out = 0;
     if (o < o0) { j = 0; y = y0; w = w0; bias = b0; out = o0; }
     else if ((o -= o0) < o1) { j = 1; y = y1; w = w1; bias = b1; out = o1; }
     else if ((o -= o1) < o2) { j = 2; y = y2; w = w2; bias = b2; out = o2; }
     else if ((o -= o2) < o3) { j = 3; y = y3; w = w3; bias = b3; out = o3; }
     else if ((o -= o3) < o4) { j = 4; y = y4; w = w4; bias = b4; out = o4; }
     else if ((o -= o4) < o5) { j = 5; y = y5; w = w5; bias = b5; out = o5; }
-    else return;
-    float acc[GEMV_MAX_ROWS] = {};
-    warp_dots(w + (int64_t)o * in, xs, in, rows, in, acc);
+    const int vecs = in >> 3;
+    uint4 buf[GEMV_MAX_VECS];
+    warp_load_weights(w == nullptr ? w0 : w + (int64_t)o * in, j < 6 ? vecs : 0, 0, buf);
+    rmsnorm_rows_to_shared(x, nw, nb, eps, rows, in, xs);   // every thread: it ends in a barrier
+    if (j == 6) return;
+    float acc[R] = {};
+    warp_dot_loaded<R>(buf, vecs, 0, xs, in, rows, acc);
     const bool capped = j >= capFrom && cap > 0.f;
-#pragma unroll
-    for (int r = 0; r < GEMV_MAX_ROWS; r++) {
-        if (r < rows) {
-            float s = warp_sum(acc[r]);
-            if (lane == 0) {
-                float v = s + (bias == nullptr ? 0.f : bias[o]);
-                y[(int64_t)r * out + o] = capped ? cap * tanhf(v / cap) : v;
-            }
-        }
-    }
+    warp_finish<R>(acc, rows, [&](int r, float s) {
+        float v = s + (bias == nullptr ? 0.f : bias[o]);
+        y[(int64_t)r * out + o] = capped ? cap * tanhf(v / cap) : v;
+    });
 }
 
+extern "C" __global__ void xlstm_gemv_rmsnorm_group(NORM_GROUP_PARAMS) { gemv_rmsnorm_group<GEMV_MAX_ROWS>(NORM_GROUP_ARGS); }
+
+extern "C" __global__ void xlstm_gemv_rmsnorm_group_r1(NORM_GROUP_PARAMS) { gemv_rmsnorm_group<1>(NORM_GROUP_ARGS); }
+
+// ---------------------------------------------------------------------------------------------------------------
 // y = act(rmsNorm(x)·Wgᵀ + bg) ⊙ (rmsNorm(x)·Wuᵀ + bu): a gated feed-forward's first half, one warp per hidden unit
 // computing both of its products.
-extern "C" __global__ void xlstm_gemv_rmsnorm_gated(float* __restrict__ y, const __nv_bfloat16* __restrict__ wg,
-                                                    const __nv_bfloat16* __restrict__ wu, const float* __restrict__ bg,
-                                                    const float* __restrict__ bu, int out, const float* __restrict__ x,
-                                                    const float* __restrict__ nw, const float* __restrict__ nb,
-                                                    float eps, int act, int rows, int in) {
+#define NORM_GATED_PARAMS                                                                                          \
+    float *__restrict__ y, const __nv_bfloat16 *__restrict__ wg, const __nv_bfloat16 *__restrict__ wu,             \
+        const float *__restrict__ bg, const float *__restrict__ bu, int out, const float *__restrict__ x,          \
+        const float *__restrict__ nw, const float *__restrict__ nb, float eps, int act, int rows, int in
+#define NORM_GATED_ARGS y, wg, wu, bg, bu, out, x, nw, nb, eps, act, rows, in
+
+template <int R>
+__device__ __forceinline__ void gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
+    const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), vecs = o < out ? in >> 3 : 0;
+    const int oc = o < out ? o : 0;
+    uint4 bufg[GEMV_MAX_VECS], bufu[GEMV_MAX_VECS];
+    warp_load_weights(wg + (int64_t)oc * in, vecs, 0, bufg);
+    warp_load_weights(wu + (int64_t)oc * in, vecs, 0, bufu);
     rmsnorm_rows_to_shared(x, nw, nb, eps, rows, in, xs);
-    const int lane = threadIdx.x & 31;
-    const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
     if (o >= out) return;
-    float ag[GEMV_MAX_ROWS] = {}, au[GEMV_MAX_ROWS] = {};
-    warp_dots(wg + (int64_t)o * in, xs, in, rows, in, ag);
-    warp_dots(wu + (int64_t)o * in, xs, in, rows, in, au);
+    float ag[R] = {}, au[R] = {};
+    warp_dot_loaded<R>(bufg, vecs, 0, xs, in, rows, ag);
+    warp_dot_loaded<R>(bufu, vecs, 0, xs, in, rows, au);
+    const int lane = threadIdx.x & 31;
 #pragma unroll
-    for (int r = 0; r < GEMV_MAX_ROWS; r++) {
+    for (int r = 0; r < R; r++) {
         if (r < rows) {
             float g = warp_sum(ag[r]), u = warp_sum(au[r]);
             if (lane == 0) {
@@ -72,48 +87,78 @@ extern "C" __global__ void xlstm_gemv_rmsnorm_gated(float* __restrict__ y, const
     }
 }
 
-// y = residual + x·Wᵀ + b (y may alias residual: each element is read and written by the same lane).
-extern "C" __global__ void xlstm_gemv_add(float* y, const __nv_bfloat16* __restrict__ w, const float* __restrict__ bias,
-                                          const float* residual, const float* __restrict__ x, int rows, int in, int out) {
-    const int lane = threadIdx.x & 31;
+extern "C" __global__ void xlstm_gemv_rmsnorm_gated(NORM_GATED_PARAMS) { gemv_rmsnorm_gated<GEMV_MAX_ROWS>(NORM_GATED_ARGS); }
+
+extern "C" __global__ void xlstm_gemv_rmsnorm_gated_r1(NORM_GATED_PARAMS) { gemv_rmsnorm_gated<1>(NORM_GATED_ARGS); }
+
+// ---------------------------------------------------------------------------------------------------------------
+// y = (x·Wᵀ + b) + residual (y may alias residual: each element is read and written by the same lane).
+#define ADD_PARAMS                                                                                                 \
+    float *y, const __nv_bfloat16 *__restrict__ w, const float *__restrict__ bias, const float *residual,          \
+        const float *__restrict__ x, int rows, int in, int out
+#define ADD_ARGS y, w, bias, residual, x, rows, in, out
+
+template <int R>
+__device__ __forceinline__ void gemv_add(ADD_PARAMS) {
     const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
     if (o >= out) return;
-    float acc[GEMV_MAX_ROWS] = {};
-    warp_dots(w + (int64_t)o * in, x, in, rows, in, acc);
-#pragma unroll
-    for (int r = 0; r < GEMV_MAX_ROWS; r++) {
-        if (r < rows) {
-            float s = warp_sum(acc[r]);
-            if (lane == 0) {
-                const int64_t at = (int64_t)r * out + o;
-                y[at] = (s + (bias == nullptr ? 0.f : bias[o])) + residual[at];
-            }
-        }
-    }
+    float acc[R] = {};
+    warp_dots<R>(w + (int64_t)o * in, x, in, rows, in, acc);
+    warp_finish<R>(acc, rows, [&](int r, float s) {
+        const int64_t at = (int64_t)r * out + o;
+        y[at] = (s + (bias == nullptr ? 0.f : bias[o])) + residual[at];
+    });
 }
 
+extern "C" __global__ void xlstm_gemv_add(ADD_PARAMS) { gemv_add<GEMV_MAX_ROWS>(ADD_ARGS); }
+
+extern "C" __global__ void xlstm_gemv_add_r1(ADD_PARAMS) { gemv_add<1>(ADD_ARGS); }
+
+// ---------------------------------------------------------------------------------------------------------------
+// An mLSTM layer's output: y = (headLayerNorm(h) ⊙ act(o))·Wᵀ + b + residual, the gated rows computed into shared
+// memory (one warp per (row, head) segment) while the weights arrive. y may alias residual.
+#define HEADNORM_ADD_PARAMS                                                                                        \
+    float *y, const __nv_bfloat16 *__restrict__ w, const float *__restrict__ bias, const float *residual,          \
+        const float *__restrict__ h, const float *__restrict__ og, const float *__restrict__ nw,                   \
+        const float *__restrict__ nb, float eps, int offset, int act, int heads, int rows, int in, int out
+#define HEADNORM_ADD_ARGS y, w, bias, residual, h, og, nw, nb, eps, offset, act, heads, rows, in, out
+
+template <int R>
+__device__ __forceinline__ void gemv_headnorm_gated_add(HEADNORM_ADD_PARAMS) {
+    extern __shared__ __align__(16) unsigned char smem[];
+    float* xs = reinterpret_cast<float*>(smem);
+    const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), vecs = o < out ? in >> 3 : 0;
+    uint4 buf[GEMV_MAX_VECS];
+    warp_load_weights(w + (int64_t)(o < out ? o : 0) * in, vecs, 0, buf);
+    const int warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5, dh = in / heads;
+    for (int seg = warp; seg < rows * heads; seg += nwarps)
+        headnorm_gated_segment(h + (int64_t)seg * dh, og + (int64_t)seg * dh, xs + seg * dh, seg % heads, dh, nw, nb, eps,
+                               offset, act);
+    __syncthreads();
+    if (o >= out) return;
+    float acc[R] = {};
+    warp_dot_loaded<R>(buf, vecs, 0, xs, in, rows, acc);
+    warp_finish<R>(acc, rows, [&](int r, float s) {
+        const int64_t at = (int64_t)r * out + o;
+        y[at] = (s + (bias == nullptr ? 0.f : bias[o])) + residual[at];
+    });
+}
+
+extern "C" __global__ void xlstm_gemv_headnorm_gated_add(HEADNORM_ADD_PARAMS) {
+    gemv_headnorm_gated_add<GEMV_MAX_ROWS>(HEADNORM_ADD_ARGS);
+}
+
+extern "C" __global__ void xlstm_gemv_headnorm_gated_add_r1(HEADNORM_ADD_PARAMS) {
+    gemv_headnorm_gated_add<1>(HEADNORM_ADD_ARGS);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // y = headLayerNorm(h) ⊙ act(o), per (row, head) segment of dh values, one warp each (xlstm_headnorm_f32 then
-// xlstm_mul_activated_f32 in one kernel). segments = rows · heads; y may alias h.
+// xlstm_mul_activated_f32 in one kernel). segments = rows · heads; y distinct from h.
 extern "C" __global__ void xlstm_headnorm_gated(float* y, const float* h, const float* __restrict__ w,
                                                 const float* __restrict__ bias, const float* __restrict__ og, int act,
                                                 int heads, int dh, float eps, int offset, int64_t segments) {
-    const int lane = threadIdx.x & 31;
     const int64_t seg = (int64_t)blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
     if (seg >= segments) return;
-    const int head = (int)(seg % heads);
-    const float* xr = h + seg * dh;
-    const float* orow = og + seg * dh;
-    float* yr = y + seg * dh;
-    float s = 0.f;
-    for (int c = lane; c < dh; c += 32) s += xr[c];
-    const float mean = warp_sum(s) / dh;
-    float v = 0.f;
-    for (int c = lane; c < dh; c += 32) { float d = xr[c] - mean; v += d * d; }
-    const float rstd = rsqrtf(warp_sum(v) / dh + eps);
-    for (int c = lane; c < dh; c += 32) {
-        int ch = head * dh + c;
-        float scale = w == nullptr ? 1.f : (offset ? 1.f + w[ch] : w[ch]);
-        float n = (xr[c] - mean) * rstd * scale + (bias == nullptr ? 0.f : bias[ch]);
-        yr[c] = n * activate(act, orow[c]);
-    }
+    headnorm_gated_segment(h + seg * dh, og + seg * dh, y + seg * dh, (int)(seg % heads), dh, w, bias, eps, offset, act);
 }

@@ -87,6 +87,18 @@ public interface Ops {
         add(product, residual, y);
     }
 
+    /**
+     * An mLSTM layer's output with its residual: {@code y = (headNormGated(h, gate)·weightᵀ + bias) + residual}
+     * ({@link #headNormGated}, then {@link #linearAdd}; y may alias residual). {@code gated} (h's shape) and
+     * {@code product} (y's shape) are scratch.
+     */
+    default void headNormGatedLinearAdd(Tensor h, int numHeads, Tensor normWeight, Tensor normBias, float eps,
+                                        boolean weightIsOffset, Tensor gate, Activation act, Tensor gated, Tensor weight,
+                                        Tensor bias, Tensor residual, Tensor product, Tensor y) {
+        headNormGated(h, numHeads, normWeight, normBias, eps, weightIsOffset, gate, act, gated);
+        linearAdd(gated, weight, bias, residual, product, y);
+    }
+
     /** {@code y = headLayerNorm(h) ⊙ act(gate)} (y distinct from h): an mLSTM layer's output gate. */
     default void headNormGated(Tensor h, int numHeads, Tensor weight, Tensor bias, float eps, boolean weightIsOffset,
                                Tensor gate, Activation act, Tensor y) {

@@ -76,9 +76,9 @@ public final class MlstmLargeLayer {
 
     /**
      * Inference inside the pre-norm residual block: y = residual + layer(norm(x)), x {@code [B, S, D]} (y may alias
-     * residual). The norm, the projections and the gates' soft cap run as {@link Ops#rmsNormLinears}, the output gate
-     * as {@link Ops#headNormGated}, the output projection and the residual as {@link Ops#linearAdd}: each is the
-     * plain sequence of operations on the CPU and one kernel when the GPU decodes.
+     * residual). The norm, the projections and the gates' soft cap run as {@link Ops#rmsNormLinears}, the output gate,
+     * the output projection and the residual as {@link Ops#headNormGatedLinearAdd}: each is the plain sequence of
+     * operations on the CPU and one kernel when the GPU decodes.
      */
     public void forward(Ops ops, Workspace ws, Tensor x, RmsNorm inNorm, MlstmState state, Mode mode, Tensor residual,
                         Tensor y) {
@@ -90,9 +90,8 @@ public final class MlstmLargeLayer {
         Tensor h = ws.take(b, s, vDim);
         // mlstm_kernels starts every form from m = 0 (chunkwise, sequence and step kernels alike)
         MlstmCell.run(ops, ws, qt, kt, vt, it, ft, state, mode, chunkSize, eps, 0f, 0f, h);
-        Tensor hn = ws.take(b, s, vDim);
-        norm.forwardGated(ops, h, ot, Activation.SIGMOID, hn);
-        out.forwardAdd(ops, hn, residual, ws.take(y.shape()), y);
+        norm.forwardGatedLinearAdd(ops, h, ot, Activation.SIGMOID, ws.take(b, s, vDim), out, residual,
+                ws.take(y.shape()), y);
     }
 
     // ---------------------------------------------------------------- training

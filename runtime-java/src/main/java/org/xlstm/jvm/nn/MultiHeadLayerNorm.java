@@ -30,6 +30,16 @@ public final class MultiHeadLayerNorm {
 
     public void forward(Ops ops, Tensor x, Tensor y) { ops.headLayerNorm(x, heads, weight, bias, eps, offset, y); }
 
+    /**
+     * y = (norm(x) ⊙ act(gate))·Wᵀ + b + residual ({@link Ops#headNormGatedLinearAdd}; gated and product are
+     * scratch, y may alias residual).
+     */
+    public void forwardGatedLinearAdd(Ops ops, Tensor x, Tensor gate, Activation act, Tensor gated, Linear map,
+                                      Tensor residual, Tensor product, Tensor y) {
+        ops.headNormGatedLinearAdd(x, heads, weight, bias, eps, offset, gate, act, gated, map.weight(), map.bias(),
+                residual, product, y);
+    }
+
     /** y = norm(x) ⊙ act(gate) ({@link Ops#headNormGated}; y distinct from x). */
     public void forwardGated(Ops ops, Tensor x, Tensor gate, Activation act, Tensor y) {
         ops.headNormGated(x, heads, weight, bias, eps, offset, gate, act, y);

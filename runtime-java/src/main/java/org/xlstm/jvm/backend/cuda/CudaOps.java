@@ -165,7 +165,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         int rows = x.rows(), inF = x.cols(), outF = weight.dim(0);
         if (precision == Precision.BF16 && rows <= GEMV_MAX_ROWS && inF % 8 == 0 && in(x) % 16 == 0) {
             // decoding: a pass over the bf16 weights with x as it is (kernels/src/gemv.cu)
-            k("gemv", "xlstm_gemv_bf16w_f32").launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0,
+            gemvKernel("gemv", "xlstm_gemv_bf16w_f32", rows).launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0,
                     stream, out(y), in(x), weightBf16(weight), in(bias), rows, inF, outF);
             return;
         }
@@ -202,17 +202,25 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         args[24] = in(x);
         args[25] = rows;
         args[26] = inF;
-        k("gemv", "xlstm_gemv_group_bf16w_f32").launch((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0,
+        gemvKernel("gemv", "xlstm_gemv_group_bf16w_f32", rows).launch((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0,
                 stream, args);
     }
 
     // ------------------------------------------------------------------ fused decoding (kernels/src/decode.cu)
 
-    /** Whether a decode kernel with a normalised-input prologue takes x: bf16, ≤ 16 rows kept in 48 KB. */
+    /**
+     * Whether a decode kernel with a prologue takes x: bf16, ≤ 16 rows kept in 48 KB of shared memory, in ≤ 2048
+     * (the weights of a row loaded in one pass, before the prologue).
+     */
     private boolean decodeFusable(Tensor x) {
         int rows = x.rows(), inF = x.cols();
-        return precision == Precision.BF16 && rows >= 1 && rows <= GEMV_MAX_ROWS && inF % 8 == 0
+        return precision == Precision.BF16 && rows >= 1 && rows <= GEMV_MAX_ROWS && inF % 8 == 0 && inF <= 2048
                 && (long) rows * inF * Float.BYTES <= 48 * 1024 && in(x) % 16 == 0;
+    }
+
+    /** A decode kernel's build for {@code rows}: the batch-1 one ("_r1", fewer registers) or the general one. */
+    private CudaKernel gemvKernel(String module, String name, int rows) {
+        return k(module, rows == 1 ? name + "_r1" : name);
     }
 
     @Override
@@ -243,7 +251,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         args[29] = capFrom;
         args[30] = rows;
         args[31] = inF;
-        k("decode", "xlstm_gemv_rmsnorm_group").launch((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
+        gemvKernel("decode", "xlstm_gemv_rmsnorm_group", rows).launch((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
                 rows * inF * Float.BYTES, stream, args);
     }
 
@@ -257,7 +265,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             return;
         }
         int rows = x.rows(), inF = x.cols(), outF = upWeight.dim(0);
-        k("decode", "xlstm_gemv_rmsnorm_gated").launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
+        gemvKernel("decode", "xlstm_gemv_rmsnorm_gated", rows).launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
                 rows * inF * Float.BYTES, stream, out(y), weightBf16(gateWeight), weightBf16(upWeight), in(gateBias),
                 in(upBias), outF, in(x), in(normWeight), in(normBias), eps, act.ordinal(), rows, inF);
     }
@@ -269,8 +277,24 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             Ops.super.linearAdd(x, weight, bias, residual, product, y);
             return;
         }
-        k("decode", "xlstm_gemv_add").launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0, stream,
+        gemvKernel("decode", "xlstm_gemv_add", rows).launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0, stream,
                 out(y), weightBf16(weight), in(bias), in(residual), in(x), rows, inF, outF);
+    }
+
+    @Override
+    public void headNormGatedLinearAdd(Tensor h, int numHeads, Tensor normWeight, Tensor normBias, float eps,
+                                       boolean weightIsOffset, Tensor gate, Activation act, Tensor gated, Tensor weight,
+                                       Tensor bias, Tensor residual, Tensor product, Tensor y) {
+        if (!decodeFusable(h) || h.cols() % numHeads != 0) {
+            Ops.super.headNormGatedLinearAdd(h, numHeads, normWeight, normBias, eps, weightIsOffset, gate, act, gated,
+                    weight, bias, residual, product, y);
+            return;
+        }
+        int rows = h.rows(), inF = h.cols(), outF = weight.dim(0);
+        gemvKernel("decode", "xlstm_gemv_headnorm_gated_add", rows).launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1,
+                GEMV_WARPS * 32, 1, 1, rows * inF * Float.BYTES, stream, out(y), weightBf16(weight), in(bias), in(residual),
+                in(h), in(gate), in(normWeight), in(normBias), eps, weightIsOffset ? 1 : 0, act.ordinal(), numHeads, rows,
+                inF, outF);
     }
 
     @Override

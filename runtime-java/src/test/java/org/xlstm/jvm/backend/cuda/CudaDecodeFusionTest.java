@@ -87,6 +87,15 @@ class CudaDecodeFusionTest {
                     gpu.mulActivated(hn, Activation.SIGMOID, og, hn);
                     gpu.headNormGated(h, heads, hw, hb, 1e-6f, false, og, Activation.SIGMOID, hf);
                     assertArrayEquals(mem.download(hn, a).toArray(), mem.download(hf, a).toArray(), "headNormGated" + tag);
+
+                    Tensor wo = random(a, r, 0.05, d, d), bo = bias ? random(a, r, 1, d) : null;
+                    Tensor res2 = mem.upload(random(a, r, 1, rows, d)), want2 = mem.allocate(rows, d);
+                    gpu.linear(hn, wo, bo, product);
+                    gpu.add(product, res2, want2);
+                    gpu.headNormGatedLinearAdd(h, heads, hw, hb, 1e-6f, false, og, Activation.SIGMOID, hf, wo, bo, res2,
+                            product, res2);
+                    assertArrayEquals(mem.download(want2, a).toArray(), mem.download(res2, a).toArray(),
+                            "headNormGatedLinearAdd" + tag);
                 }
             }
         }
