@@ -85,8 +85,11 @@ run)
     xlstm bench "$root/recipes/bench/cpu-bench.json" --device cuda --batch 8 --seq 256 --gen-tokens 256 $b | tee "$out/bench-cpu-config-cuda.json"
     xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 1 --seq 128 --gen-tokens 128 --gen-batch 16 $b | tee "$out/bench-7b-d768-prefill128-decode.json"
     xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 16 $b | tee "$out/bench-7b-d768-8x2048.json"
-    # forward and decode (training 24 blocks at 8 × 2048 with float32 activations does not fit in 80 GB yet)
+    # forward and decode (training 24 blocks at 8 × 2048 with float32 activations does not fit in 80 GB yet), then
+    # training at 2 × 2048
     xlstm bench "$root/recipes/bench/xlstm-7-1-125m.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 64 --no-train $b | tee "$out/bench-125m-7-1.json"
+    xlstm bench "$root/recipes/bench/xlstm-7-1-125m.json" --device cuda-bf16 --batch 2 --seq 2048 --gen-tokens 4 \
+      --runs 3 --warmup 1 --warmup-seconds 0 --json | tee "$out/bench-125m-7-1-train-2x2048.json"
     # where a training step's time goes (second pass, each operation waited for)
     xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 4 \
       --runs 2 --warmup 1 --warmup-seconds 0 --profile > "$out/profile-7b-d768.txt" 2>&1 || true
