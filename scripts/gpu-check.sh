@@ -74,7 +74,7 @@ run)
   else echo "greedy generation differs:"; cat "$out/generate-cpu.json" "$out/generate-cuda.json"; rc=1; fi
   # training on the GPU end to end: the parity model (recipes/parity.xlstm.kts), float32, with checkpoints
   echo "== train --device cuda (parity)"
-  xlstm train "$gpu/parity-model.json" --task parity --steps ${PARITY_STEPS:-1500} --batch-size 64 --lr 3e-3 \
+  xlstm train "$gpu/parity-model.json" --task parity --steps ${PARITY_STEPS:-3000} --batch-size 64 --lr 3e-3 \
     --warmup-steps 100 --seed 42 --eval-every 250 --no-progress --device cuda --out "$out/parity-cuda" \
     > "$out/train-parity.txt" 2>&1 || rc=1
   tail -n 4 "$out/train-parity.txt"
