@@ -5,7 +5,7 @@
 // products in registers. Kernels come in two builds: R = GEMV_MAX_ROWS, and R = 1 (batch-1 decoding: 15 fewer
 // accumulators per thread, so more warps per multiprocessor keep loads in flight); `rows` <= R at run time.
 #pragma once
-#include "common.cuh"
+#include "norms.cuh"
 
 #define GEMV_MAX_ROWS 16
 #define GEMV_WARPS 8
@@ -77,43 +77,22 @@ __device__ __forceinline__ void warp_finish(const float* acc, int rows, Finish f
     }
 }
 
-/**
- * The rows of x normalised as xlstm_rmsnorm_f32 does (x·rsqrt(mean(x²) + eps)·w + b, the same per-lane order), into
- * shared xs [rows, in]; one warp per row, then a block barrier.
- */
+/** The rows of x normalised as xlstm_rmsnorm_f32 does into shared xs [rows, in]; one warp per row, then a barrier. */
 __device__ __forceinline__ void rmsnorm_rows_to_shared(const float* __restrict__ x, const float* __restrict__ nw,
                                                        const float* __restrict__ nb, float eps, int rows, int in,
                                                        float* xs) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    for (int r = warp; r < rows; r += nwarps) {
-        const float* xr = x + (int64_t)r * in;
-        float s = 0.f;
-        for (int c = lane; c < in; c += 32) s += xr[c] * xr[c];
-        const float rs = rsqrtf(warp_sum(s) / in + eps);
-        for (int c = lane; c < in; c += 32)
-            xs[r * in + c] = xr[c] * rs * (nw == nullptr ? 1.f : nw[c]) + (nb == nullptr ? 0.f : nb[c]);
-    }
+    const int warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    for (int r = warp; r < rows; r += nwarps) rmsnorm_row(x + (int64_t)r * in, xs + r * in, in, nw, nb, eps);
     __syncthreads();
 }
 
 /**
- * One (row, head) segment of dh values of h normalised as xlstm_headnorm_f32 does, times act(gate) as
- * xlstm_mul_activated_f32 does, by one warp: y[c] for c < dh (y may be shared memory).
+ * One (row, head) segment of h normalised as xlstm_headnorm_f32 does, then times act(gate) as
+ * xlstm_mul_activated_f32 does, by one warp (each lane scales the elements it wrote); y may be shared memory.
  */
 __device__ __forceinline__ void headnorm_gated_segment(const float* xr, const float* orow, float* yr, int head, int dh,
                                                        const float* __restrict__ w, const float* __restrict__ bias,
                                                        float eps, int offset, int act) {
-    const int lane = threadIdx.x & 31;
-    float s = 0.f;
-    for (int c = lane; c < dh; c += 32) s += xr[c];
-    const float mean = warp_sum(s) / dh;
-    float v = 0.f;
-    for (int c = lane; c < dh; c += 32) { float d = xr[c] - mean; v += d * d; }
-    const float rstd = rsqrtf(warp_sum(v) / dh + eps);
-    for (int c = lane; c < dh; c += 32) {
-        int ch = head * dh + c;
-        float scale = w == nullptr ? 1.f : (offset ? 1.f + w[ch] : w[ch]);
-        float n = (xr[c] - mean) * rstd * scale + (bias == nullptr ? 0.f : bias[ch]);
-        yr[c] = n * activate(act, orow[c]);
-    }
+    headnorm_segment(xr, yr, head, dh, w, bias, eps, offset);
+    for (int c = threadIdx.x & 31; c < dh; c += 32) yr[c] = yr[c] * activate(act, orow[c]);
 }
