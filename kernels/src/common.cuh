@@ -45,3 +45,22 @@ __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
 }
+
+// Programmatic dependent launch (CudaKernel.launchDependent, compute capability 9.0+): the kernel may start while the
+// previous kernel on the stream still runs. pdl_wait() blocks until that kernel has completed and its writes are
+// visible: call it before reading anything an earlier kernel wrote (or writing what one reads); loads of constant
+// inputs (weights) may come before it and overlap the previous kernel. pdl_trigger() lets the next dependent kernel
+// start launching (its blocks still wait in their pdl_wait()); call it only after pdl_wait(), so that a kernel that
+// has started knows every kernel but its immediate predecessor complete (its weight loads then never overtake a
+// write, e.g. a bf16 weight refresh, queued earlier). Both are no-ops for plain launches and elsewhere.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}

@@ -4,7 +4,9 @@
 // compute, in the same float order (norms as norms.cu, products as gemv.cu, epilogues as elementwise.cu), so fused
 // and unfused steps agree bit for bit. Rows r < rows <= R (R = GEMV_MAX_ROWS, or 1 in the "_r1" builds); in % 8 == 0.
 // Kernels with a prologue (a norm of the input) first issue their weight loads (in <= 2048: one pass), then compute
-// the prologue into dynamic shared memory (rows · in floats) while the weights arrive.
+// the prologue into dynamic shared memory (rows · in floats) while the weights arrive. All are launched dependently
+// (CudaKernel.launchDependent): weights are requested before pdl_wait(), so they stream in while the previous
+// kernel finishes.
 #include "gemv.cuh"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -35,6 +37,8 @@ __device__ __forceinline__ void gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
     const int vecs = in >> 3;
     uint4 buf[GEMV_MAX_VECS];
     warp_load_weights(w == nullptr ? w0 : w + (int64_t)o * in, j < 6 ? vecs : 0, 0, buf);
+    pdl_wait();
+    pdl_trigger();
     rmsnorm_rows_to_shared(x, nw, nb, eps, rows, in, xs);   // every thread: it ends in a barrier
     if (j == 6) return;
     float acc[R] = {};
@@ -68,6 +72,8 @@ __device__ __forceinline__ void gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
     uint4 bufg[GEMV_MAX_VECS], bufu[GEMV_MAX_VECS];
     warp_load_weights(wg + (int64_t)oc * in, vecs, 0, bufg);
     warp_load_weights(wu + (int64_t)oc * in, vecs, 0, bufu);
+    pdl_wait();
+    pdl_trigger();
     rmsnorm_rows_to_shared(x, nw, nb, eps, rows, in, xs);
     if (o >= out) return;
     float ag[R] = {}, au[R] = {};
@@ -103,7 +109,7 @@ __device__ __forceinline__ void gemv_add(ADD_PARAMS) {
     const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
     if (o >= out) return;
     float acc[R] = {};
-    warp_dots<R>(w + (int64_t)o * in, x, in, rows, in, acc);
+    warp_dots_dependent<R>(w + (int64_t)o * in, x, in, rows, in, acc);
     warp_finish<R>(acc, rows, [&](int r, float s) {
         const int64_t at = (int64_t)r * out + o;
         y[at] = (s + (bias == nullptr ? 0.f : bias[o])) + residual[at];
@@ -130,6 +136,8 @@ __device__ __forceinline__ void gemv_headnorm_gated_add(HEADNORM_ADD_PARAMS) {
     const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), vecs = o < out ? in >> 3 : 0;
     uint4 buf[GEMV_MAX_VECS];
     warp_load_weights(w + (int64_t)(o < out ? o : 0) * in, vecs, 0, buf);
+    pdl_wait();
+    pdl_trigger();
     const int warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5, dh = in / heads;
     for (int seg = warp; seg < rows * heads; seg += nwarps)
         headnorm_gated_segment(h + (int64_t)seg * dh, og + (int64_t)seg * dh, xs + seg * dh, seg % heads, dh, nw, nb, eps,
@@ -158,6 +166,8 @@ extern "C" __global__ void xlstm_gemv_headnorm_gated_add_r1(HEADNORM_ADD_PARAMS)
 extern "C" __global__ void xlstm_headnorm_gated(float* y, const float* h, const float* __restrict__ w,
                                                 const float* __restrict__ bias, const float* __restrict__ og, int act,
                                                 int heads, int dh, float eps, int offset, int64_t segments) {
+    pdl_wait();
+    pdl_trigger();
     const int64_t seg = (int64_t)blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
     if (seg >= segments) return;
     headnorm_gated_segment(h + seg * dh, og + seg * dh, y + seg * dh, (int)(seg % heads), dh, w, bias, eps, offset, act);

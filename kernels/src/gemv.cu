@@ -1,6 +1,7 @@
 // Plain matrix-vector products for decoding (see gemv.cuh): one product, or up to 6 of one input in one launch.
 // cuBLAS runs such shapes as small GEMMs and needs x rounded to bf16 by a separate kernel first; here x stays fp32.
 // Grid: ceil(outputs / GEMV_WARPS) blocks of GEMV_WARPS · 32 threads; in % 8 == 0. "_r1" builds: rows == 1.
+// Launched dependently (they wait for the previous kernel after requesting their weights) or plainly.
 #include "gemv.cuh"
 
 template <int R>
@@ -9,7 +10,7 @@ __device__ __forceinline__ void gemv(float* __restrict__ y, const float* __restr
     const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
     if (o >= out) return;
     float acc[R] = {};
-    warp_dots<R>(w + (int64_t)o * in, x, in, rows, in, acc);
+    warp_dots_dependent<R>(w + (int64_t)o * in, x, in, rows, in, acc);
     warp_finish<R>(acc, rows, [&](int r, float s) { y[(int64_t)r * out + o] = s + (bias == nullptr ? 0.f : bias[o]); });
 }
 
@@ -48,7 +49,7 @@ __device__ __forceinline__ void gemv_group(GEMV_GROUP_PARAMS) {
     else if ((o -= o4) < o5) { y = y5; w = w5; bias = b5; out = o5; }
     else return;
     float acc[R] = {};
-    warp_dots<R>(w + (int64_t)o * in, x, in, rows, in, acc);
+    warp_dots_dependent<R>(w + (int64_t)o * in, x, in, rows, in, acc);
     warp_finish<R>(acc, rows, [&](int r, float s) { y[(int64_t)r * out + o] = s + (bias == nullptr ? 0.f : bias[o]); });
 }
 

@@ -64,6 +64,26 @@ __device__ __forceinline__ void warp_dots(const __nv_bfloat16* __restrict__ w, c
     }
 }
 
+/**
+ * As warp_dots for a kernel launched dependently (CudaKernel.launchDependent): the first pass's weights are
+ * requested, then pdl_wait() (x is the previous kernel's output), then the products. Every caller of a launch that
+ * reaches this must not have read or written the previous kernel's data before.
+ */
+template <int R>
+__device__ __forceinline__ void warp_dots_dependent(const __nv_bfloat16* __restrict__ w, const float* x, int ldx,
+                                                    int rows, int in, float* acc) {
+    const int vecs = in >> 3;
+    uint4 buf[GEMV_MAX_VECS];
+    warp_load_weights(w, vecs, 0, buf);
+    pdl_wait();
+    pdl_trigger();
+    warp_dot_loaded<R>(buf, vecs, 0, x, ldx, rows, acc);
+    for (int base = 32 * GEMV_MAX_VECS; base < vecs; base += 32 * GEMV_MAX_VECS) {
+        warp_load_weights(w, vecs, base, buf);
+        warp_dot_loaded<R>(buf, vecs, base, x, ldx, rows, acc);
+    }
+}
+
 /** y[r·out + o] = warp sum of acc[r] (+ bias[o]) by lane 0, through `finish(r, value)`. */
 template <int R, class Finish>
 __device__ __forceinline__ void warp_finish(const float* acc, int rows, Finish finish) {

@@ -15,6 +15,8 @@ extern "C" __global__ void xlstm_mlstm_step_norm_f32(
     float eps) {
     extern __shared__ float sn[];   // DQ
     __shared__ float red[32];
+    pdl_wait();   // launched dependently: q, k and the gates come from the previous kernel
+    pdl_trigger();
     const int b = blockIdx.x / NH, hd = blockIdx.x % NH;
     float* nb = n + (int64_t)blockIdx.x * DQ;
     const float kscale = rsqrtf((float)DQ);
@@ -52,6 +54,8 @@ extern "C" __global__ void xlstm_mlstm_step_state_f32(
     const float* __restrict__ fg, float* __restrict__ C, const float* __restrict__ mp, const float* __restrict__ den,
     float* __restrict__ h, int S, int NH, int DQ, int DV) {
     extern __shared__ float sh[];
+    pdl_wait();   // launched dependently
+    pdl_trigger();
     float* sq = sh;
     float* sk = sh + DQ;
     __shared__ float red[STEP_ROW_GROUPS][STEP_COLS];

@@ -28,6 +28,8 @@ public final class CudaDriver {
             cuStreamCreate, cuStreamSynchronize, cuStreamDestroy, cuEventCreate, cuEventRecord, cuEventSynchronize,
             cuEventElapsedTime, cuEventDestroy, cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiate,
             cuGraphLaunch, cuGraphExecDestroy, cuGraphDestroy, cuGetErrorName, cuDriverGetVersion;
+    /** cuLaunchKernelEx (CUDA 11.8+; null when the driver lacks it): launches with attributes. */
+    final MethodHandle cuLaunchKernelEx;
 
     private CudaDriver(SymbolLookup lib) {
         cuInit = h(lib, "cuInit", JAVA_INT);
@@ -70,6 +72,8 @@ public final class CudaDriver {
         cuGraphExecDestroy = h(lib, "cuGraphExecDestroy", ADDRESS);
         cuGraphDestroy = h(lib, "cuGraphDestroy", ADDRESS);
         cuGetErrorName = h(lib, "cuGetErrorName", JAVA_INT, ADDRESS);
+        cuLaunchKernelEx = lib.find("cuLaunchKernelEx").map(sym -> LINKER.downcallHandle(sym,
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS))).orElse(null);
     }
 
     private static MethodHandle h(SymbolLookup lib, String name, java.lang.foreign.MemoryLayout... args) {

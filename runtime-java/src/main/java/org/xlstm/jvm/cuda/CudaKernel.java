@@ -47,13 +47,65 @@ public final class CudaKernel {
 
     private static final ThreadLocal<ArgBlock> ARGS = ThreadLocal.withInitial(ArgBlock::new);
 
-    /** Launches on {@code stream} (null = the default stream). */
-    public void launch(int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ, int sharedBytes,
-                       CudaStream stream, Object... args) {
+    /** cuLaunchKernelEx's CUlaunchConfig (56 bytes) with one CUlaunchAttribute (72 bytes), reused per thread. */
+    private static final class LaunchConfig {
+        final MemorySegment config = Arena.global().allocate(56, 8), attribute = Arena.global().allocate(72, 8);
+
+        LaunchConfig() {
+            attribute.set(JAVA_INT, 0, 6);   // CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+            attribute.set(JAVA_INT, 8, 1);   // .programmaticStreamSerializationAllowed
+            config.set(ADDRESS, 40, attribute);
+            config.set(JAVA_INT, 48, 1);
+        }
+    }
+
+    private static final ThreadLocal<LaunchConfig> CONFIG = ThreadLocal.withInitial(LaunchConfig::new);
+
+    /** Whether {@link #launchDependent} launches programmatically here: 0 not yet known, 1 yes, -1 no. */
+    private volatile int dependentLaunches;
+
+    /** -Dxlstm.cuda.pdl=false: dependent launches as plain ones (to compare). */
+    private static final boolean PDL = !"false".equalsIgnoreCase(System.getProperty("xlstm.cuda.pdl"));
+
+    /**
+     * A programmatic dependent launch (compute capability 9.0+; a plain {@link #launch} elsewhere): the kernel may
+     * begin while the previous kernel on the stream is still running, so it must execute {@code pdl_wait()}
+     * (kernels/src/common.cuh) before it reads anything an earlier kernel wrote or writes anything one reads; what
+     * comes before (loading weights) overlaps the previous kernel. Captured into CUDA graphs as such.
+     */
+    public void launchDependent(int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ, int sharedBytes,
+                                CudaStream stream, Object... args) {
+        CudaDriver cu = ctx.driver();
+        if (dependentLaunches == 0) dependentLaunches = PDL && cu.cuLaunchKernelEx != null && ctx.computeCapability() >= 90 ? 1 : -1;
+        if (dependentLaunches < 0) {
+            launch(gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes, stream, args);
+            return;
+        }
         if (args.length > MAX_ARGS) throw new IllegalArgumentException("kernel " + name + ": more than " + MAX_ARGS + " arguments");
         ctx.bind();
-        CudaDriver cu = ctx.driver();
         ArgBlock block = ARGS.get();
+        pack(block, args);
+        MemorySegment cfg = CONFIG.get().config;
+        cfg.set(JAVA_INT, 0, gridX);
+        cfg.set(JAVA_INT, 4, gridY);
+        cfg.set(JAVA_INT, 8, gridZ);
+        cfg.set(JAVA_INT, 12, blockX);
+        cfg.set(JAVA_INT, 16, blockY);
+        cfg.set(JAVA_INT, 20, blockZ);
+        cfg.set(JAVA_INT, 24, sharedBytes);
+        cfg.set(ADDRESS, 32, stream == null ? MemorySegment.NULL : stream.handle());
+        int rc;
+        try {
+            rc = (int) cu.cuLaunchKernelEx.invokeExact(cfg, function, block.pointers, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed: " + t, t);
+        }
+        if (rc != 0)
+            throw new CudaException(rc, cu.errorName(rc), "dependent launch of kernel " + name + " <<<(" + gridX + ","
+                    + gridY + "," + gridZ + "),(" + blockX + "," + blockY + "," + blockZ + ")," + sharedBytes + ">>>");
+    }
+
+    private void pack(ArgBlock block, Object[] args) {
         for (int i = 0; i < args.length; i++) {
             long at = 8L * i;
             switch (args[i]) {
@@ -65,6 +117,16 @@ public final class CudaKernel {
                         + args[i].getClass().getSimpleName());
             }
         }
+    }
+
+    /** Launches on {@code stream} (null = the default stream). */
+    public void launch(int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ, int sharedBytes,
+                       CudaStream stream, Object... args) {
+        if (args.length > MAX_ARGS) throw new IllegalArgumentException("kernel " + name + ": more than " + MAX_ARGS + " arguments");
+        ctx.bind();
+        CudaDriver cu = ctx.driver();
+        ArgBlock block = ARGS.get();
+        pack(block, args);
         int rc;
         // A local of the exact type: inside invokeExact's argument list a conditional would be typed Object.
         MemorySegment streamHandle = stream == null ? MemorySegment.NULL : stream.handle();

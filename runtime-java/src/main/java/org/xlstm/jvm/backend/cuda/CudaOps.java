@@ -165,7 +165,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         int rows = x.rows(), inF = x.cols(), outF = weight.dim(0);
         if (precision == Precision.BF16 && rows <= GEMV_MAX_ROWS && inF % 8 == 0 && in(x) % 16 == 0) {
             // decoding: a pass over the bf16 weights with x as it is (kernels/src/gemv.cu)
-            gemvKernel("gemv", "xlstm_gemv_bf16w_f32", rows).launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0,
+            gemvKernel("gemv", "xlstm_gemv_bf16w_f32", rows).launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0,
                     stream, out(y), in(x), weightBf16(weight), in(bias), rows, inF, outF);
             return;
         }
@@ -202,7 +202,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         args[24] = in(x);
         args[25] = rows;
         args[26] = inF;
-        gemvKernel("gemv", "xlstm_gemv_group_bf16w_f32", rows).launch((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0,
+        gemvKernel("gemv", "xlstm_gemv_group_bf16w_f32", rows).launchDependent((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0,
                 stream, args);
     }
 
@@ -251,7 +251,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         args[29] = capFrom;
         args[30] = rows;
         args[31] = inF;
-        gemvKernel("decode", "xlstm_gemv_rmsnorm_group", rows).launch((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
+        gemvKernel("decode", "xlstm_gemv_rmsnorm_group", rows).launchDependent((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
                 rows * inF * Float.BYTES, stream, args);
     }
 
@@ -265,7 +265,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             return;
         }
         int rows = x.rows(), inF = x.cols(), outF = upWeight.dim(0);
-        gemvKernel("decode", "xlstm_gemv_rmsnorm_gated", rows).launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
+        gemvKernel("decode", "xlstm_gemv_rmsnorm_gated", rows).launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
                 rows * inF * Float.BYTES, stream, out(y), weightBf16(gateWeight), weightBf16(upWeight), in(gateBias),
                 in(upBias), outF, in(x), in(normWeight), in(normBias), eps, act.ordinal(), rows, inF);
     }
@@ -277,7 +277,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             Ops.super.linearAdd(x, weight, bias, residual, product, y);
             return;
         }
-        gemvKernel("decode", "xlstm_gemv_add", rows).launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0, stream,
+        gemvKernel("decode", "xlstm_gemv_add", rows).launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0, stream,
                 out(y), weightBf16(weight), in(bias), in(residual), in(x), rows, inF, outF);
     }
 
@@ -293,7 +293,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             return;
         }
         int rows = h.rows(), inF = h.cols(), outF = weight.dim(0);
-        gemvKernel("decode", "xlstm_gemv_headnorm_gated_add", rows).launch((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1,
+        gemvKernel("decode", "xlstm_gemv_headnorm_gated_add", rows).launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1,
                 GEMV_WARPS * 32, 1, 1, rows * inF * Float.BYTES, stream, out(y), weightBf16(weight), in(bias), in(residual),
                 in(h), in(gate), in(normWeight), in(normBias), eps, weightIsOffset ? 1 : 0, act.ordinal(), numHeads, rows,
                 inF, outF);
@@ -304,7 +304,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
                               Tensor gate, Activation act, Tensor y) {
         long segments = (long) h.rows() * numHeads;
         int dh = h.cols() / numHeads;
-        k("decode", "xlstm_headnorm_gated").launch((int) ((segments + GEMV_WARPS - 1) / GEMV_WARPS), 1, 1, GEMV_WARPS * 32,
+        k("decode", "xlstm_headnorm_gated").launchDependent((int) ((segments + GEMV_WARPS - 1) / GEMV_WARPS), 1, 1, GEMV_WARPS * 32,
                 1, 1, 0, stream, out(y), in(h), in(weight), in(bias), in(gate), act.ordinal(), numHeads, dh, eps,
                 weightIsOffset ? 1 : 0, segments);
     }
@@ -517,9 +517,9 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         // two kernels (kernels/src/mlstm_step.cu): the normaliser per (batch, head), then the state update spread over
         // (batch, head, 32 columns) — decoding with batch 1 otherwise kept only a few SMs busy
         Tensor den = memory.allocate(b * s * nh), mp = memory.allocate(b * s * nh);
-        k("mlstm_step", "xlstm_mlstm_step_norm_f32").launch(b * nh, 1, 1, 128, 1, 1, dq * Float.BYTES, stream, in(q), in(k),
+        k("mlstm_step", "xlstm_mlstm_step_norm_f32").launchDependent(b * nh, 1, 1, 128, 1, 1, dq * Float.BYTES, stream, in(q), in(k),
                 in(i), in(f), out(n), out(m), out(den), out(mp), s, nh, dq, eps);
-        k("mlstm_step", "xlstm_mlstm_step_state_f32").launch(b * nh, (dv + 31) / 32, 1, 32, 8, 1, 2 * dq * Float.BYTES,
+        k("mlstm_step", "xlstm_mlstm_step_state_f32").launchDependent(b * nh, (dv + 31) / 32, 1, 32, 8, 1, 2 * dq * Float.BYTES,
                 stream, in(q), in(k), in(v), in(i), in(f), out(c), out(mp), out(den), out(h), s, nh, dq, dv);
         memory.release(den);
         memory.release(mp);
