@@ -22,6 +22,9 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     private static final int NORM_THREADS = 256;
     /** Rows up to which bf16 products run as matrix-vector kernels (kernels/src/gemv.cu), and its warps per block. */
     private static final int GEMV_MAX_ROWS = 16, GEMV_WARPS = 8;
+    /** The one-kernel mLSTM step's block size, and -Dxlstm.cuda.mlstmStep=split for the two-kernel step (to compare). */
+    private static final int STEP_THREADS = 1024;
+    private static final boolean FUSED_STEP = !"split".equals(System.getProperty("xlstm.cuda.mlstmStep"));
 
     private final CudaContext ctx;
     private final DeviceTensors memory;
@@ -514,8 +517,15 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
                                float eps, Tensor h) {
         int b = q.dim(0), s = q.dim(1), nh = i.dim(2);
         int dq = q.dim(2) / nh, dv = v.dim(2) / nh;
+        if (FUSED_STEP && dv % 4 == 0 && dv <= 4 * STEP_THREADS && in(v) % 16 == 0 && out(c) % 16 == 0) {
+            // one kernel, one block per (batch, head), the state in flight with 16-byte accesses (mlstm_step.cu)
+            int groups = STEP_THREADS / (dv / 4), shared = (32 + ((3 * dq + 3) & ~3) + groups * dv) * Float.BYTES;
+            k("mlstm_step", "xlstm_mlstm_step_fused_f32").launchDependent(b * nh, 1, 1, STEP_THREADS, 1, 1, shared, stream,
+                    in(q), in(k), in(v), in(i), in(f), out(c), out(n), out(m), out(h), s, nh, dq, dv, eps);
+            return;
+        }
         // two kernels (kernels/src/mlstm_step.cu): the normaliser per (batch, head), then the state update spread over
-        // (batch, head, 32 columns) — decoding with batch 1 otherwise kept only a few SMs busy
+        // (batch, head, 32 columns)
         Tensor den = memory.allocate(b * s * nh), mp = memory.allocate(b * s * nh);
         k("mlstm_step", "xlstm_mlstm_step_norm_f32").launchDependent(b * nh, 1, 1, 128, 1, 1, dq * Float.BYTES, stream, in(q), in(k),
                 in(i), in(f), out(n), out(m), out(den), out(mp), s, nh, dq, eps);
