@@ -1,7 +1,6 @@
 package org.xlstm.jvm.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
@@ -21,19 +20,12 @@ class CudaDecodeFusionTest {
 
     @BeforeAll
     static void open() {
-        assumeTrue(CudaContext.isAvailable(), () -> "GPU tests skipped: " + CudaContext.unavailableReason());
-        ctx = CudaContext.open(0);
+        ctx = GpuTests.openOrSkip();
     }
 
     @AfterAll
     static void closeAll() {
         if (ctx != null) ctx.close();
-    }
-
-    private static Tensor random(Arena a, SplittableRandom r, double scale, int... shape) {
-        Tensor t = Tensor.allocate(a, shape);
-        for (long i = 0; i < t.size(); i++) t.set(i, (float) (r.nextGaussian() * scale));
-        return t;
     }
 
     @Test
@@ -46,12 +38,12 @@ class CudaDecodeFusionTest {
                     String tag = " rows=" + rows + " bias=" + bias;
                     int d = 768, hidden = 2048, heads = 4;
                     int[] outs = {384, 384, 768, 768, 4, 4};
-                    Tensor x = mem.upload(random(a, r, 2, rows, d));
-                    Tensor nw = random(a, r, 1, d), nb = bias ? random(a, r, 1, d) : null;
+                    Tensor x = mem.upload(GpuTests.gaussian(a, r, 2, 0, rows, d));
+                    Tensor nw = GpuTests.gaussian(a, r, 1, 0, d), nb = bias ? GpuTests.gaussian(a, r, 1, 0, d) : null;
                     Tensor[] w = new Tensor[6], b = new Tensor[6], fused = new Tensor[6], plain = new Tensor[6];
                     for (int j = 0; j < 6; j++) {
-                        w[j] = random(a, r, 0.05, outs[j], d);
-                        b[j] = bias ? random(a, r, 1, outs[j]) : null;
+                        w[j] = GpuTests.gaussian(a, r, 0.05, 0, outs[j], d);
+                        b[j] = bias ? GpuTests.gaussian(a, r, 1, 0, outs[j]) : null;
                         fused[j] = mem.allocate(rows, outs[j]);
                         plain[j] = mem.allocate(rows, outs[j]);
                     }
@@ -64,8 +56,8 @@ class CudaDecodeFusionTest {
                         assertArrayEquals(mem.download(plain[j], a).toArray(), mem.download(fused[j], a).toArray(),
                                 "rmsNormLinears output " + j + tag);
 
-                    Tensor wg = random(a, r, 0.05, hidden, d), wu = random(a, r, 0.05, hidden, d);
-                    Tensor bg = bias ? random(a, r, 1, hidden) : null, bu = bias ? random(a, r, 1, hidden) : null;
+                    Tensor wg = GpuTests.gaussian(a, r, 0.05, 0, hidden, d), wu = GpuTests.gaussian(a, r, 0.05, 0, hidden, d);
+                    Tensor bg = bias ? GpuTests.gaussian(a, r, 1, 0, hidden) : null, bu = bias ? GpuTests.gaussian(a, r, 1, 0, hidden) : null;
                     Tensor g = mem.allocate(rows, hidden), u = mem.allocate(rows, hidden), uf = mem.allocate(rows, hidden);
                     gpu.rmsNormGatedLinear(x, nw, nb, 1e-6f, normed, wg, bg, wu, bu, Activation.SWISH, g, uf);
                     gpu.rmsNorm(x, nw, nb, 1e-6f, normed);
@@ -73,23 +65,23 @@ class CudaDecodeFusionTest {
                     gpu.mulActivated(u, Activation.SWISH, g, u);
                     assertArrayEquals(mem.download(u, a).toArray(), mem.download(uf, a).toArray(), "rmsNormGatedLinear" + tag);
 
-                    Tensor wd = random(a, r, 0.05, d, hidden), bd = bias ? random(a, r, 1, d) : null;
-                    Tensor res = mem.upload(random(a, r, 1, rows, d)), product = mem.allocate(rows, d), want = mem.allocate(rows, d);
+                    Tensor wd = GpuTests.gaussian(a, r, 0.05, 0, d, hidden), bd = bias ? GpuTests.gaussian(a, r, 1, 0, d) : null;
+                    Tensor res = mem.upload(GpuTests.gaussian(a, r, 1, 0, rows, d)), product = mem.allocate(rows, d), want = mem.allocate(rows, d);
                     gpu.linear(u, wd, bd, product);
                     gpu.add(product, res, want);
                     gpu.linearAdd(u, wd, bd, res, product, res);   // over the residual, as the blocks do
                     assertArrayEquals(mem.download(want, a).toArray(), mem.download(res, a).toArray(), "linearAdd" + tag);
 
-                    Tensor h = mem.upload(random(a, r, 3, rows, d)), og = mem.upload(random(a, r, 1, rows, d));
-                    Tensor hw = random(a, r, 1, d), hb = bias ? random(a, r, 1, d) : null;
+                    Tensor h = mem.upload(GpuTests.gaussian(a, r, 3, 0, rows, d)), og = mem.upload(GpuTests.gaussian(a, r, 1, 0, rows, d));
+                    Tensor hw = GpuTests.gaussian(a, r, 1, 0, d), hb = bias ? GpuTests.gaussian(a, r, 1, 0, d) : null;
                     Tensor hn = mem.allocate(rows, d), hf = mem.allocate(rows, d);
                     gpu.headLayerNorm(h, heads, hw, hb, 1e-6f, false, hn);
                     gpu.mulActivated(hn, Activation.SIGMOID, og, hn);
                     gpu.headNormGated(h, heads, hw, hb, 1e-6f, false, og, Activation.SIGMOID, hf);
                     assertArrayEquals(mem.download(hn, a).toArray(), mem.download(hf, a).toArray(), "headNormGated" + tag);
 
-                    Tensor wo = random(a, r, 0.05, d, d), bo = bias ? random(a, r, 1, d) : null;
-                    Tensor res2 = mem.upload(random(a, r, 1, rows, d)), want2 = mem.allocate(rows, d);
+                    Tensor wo = GpuTests.gaussian(a, r, 0.05, 0, d, d), bo = bias ? GpuTests.gaussian(a, r, 1, 0, d) : null;
+                    Tensor res2 = mem.upload(GpuTests.gaussian(a, r, 1, 0, rows, d)), want2 = mem.allocate(rows, d);
                     gpu.linear(hn, wo, bo, product);
                     gpu.add(product, res2, want2);
                     gpu.headNormGatedLinearAdd(h, heads, hw, hb, 1e-6f, false, og, Activation.SIGMOID, hf, wo, bo, res2,

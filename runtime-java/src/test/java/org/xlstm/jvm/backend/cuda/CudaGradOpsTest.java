@@ -94,17 +94,6 @@ class CudaGradOpsTest {
         return c;
     }
 
-    /** Normwise relative error ‖got − want‖ / ‖want‖ (absolute when want is 0). */
-    private static double relErr(Tensor got, Tensor want) {
-        double num = 0, den = 0;
-        for (long i = 0; i < want.size(); i++) {
-            double d = (double) got.get(i) - want.get(i);
-            num += d * d;
-            den += (double) want.get(i) * want.get(i);
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-    }
-
     /** How a body reaches its inputs: {@code a(t)} is an activation (a device copy on the GPU, t itself for the reference). */
     interface Env {
         Tensor a(Tensor host);
@@ -127,7 +116,7 @@ class CudaGradOpsTest {
         Tensor[] first = runGpu(gpu, init, body), second = runGpu(gpu, init, body);
         for (int i = 0; i < init.length; i++) {
             if (init[i] == null) continue;
-            double e = relErr(first[i], want[i]);
+            double e = GpuTests.relErr(first[i], want[i]);
             assertTrue(e <= tol, what + " [" + gpu.name() + "]: " + names[i] + " relative error " + e + " (tolerance " + tol + ")");
             assertArrayEquals(first[i].toArray(), second[i].toArray(), what + " [" + gpu.name() + "]: " + names[i]
                     + " differs between two identical runs");
@@ -190,7 +179,7 @@ class CudaGradOpsTest {
         Tensor ddx = gpu.memory().allocate(37, 256), ddw = gpu.memory().upload(Tensor.allocate(arena, 130, 256));
         gpu.gradOps().linearBackward(gpu.memory().upload(x), w, gpu.memory().upload(dy), ddx, false, ddw, null);
         gpu.synchronize();
-        double ex = relErr(gpu.memory().download(ddx, arena), dx), ew = relErr(gpu.memory().download(ddw, arena), dw);
+        double ex = GpuTests.relErr(gpu.memory().download(ddx, arena), dx), ew = GpuTests.relErr(gpu.memory().download(ddw, arena), dw);
         assertTrue(ex > 1e-5 && ex < 1e-2, "bf16 linearBackward dx error " + ex + " (expected bf16-sized, not exact)");
         assertTrue(ew > 1e-5 && ew < 1e-2, "bf16 linearBackward dw error " + ew + " (expected bf16-sized, not exact)");
     }
@@ -364,7 +353,7 @@ class CudaGradOpsTest {
     }
 
     private void assertClose(String what, Tensor got, Tensor want) {
-        double e = relErr(got, want);
+        double e = GpuTests.relErr(got, want);
         assertTrue(e <= TOL, what + ": relative error " + e);
     }
 

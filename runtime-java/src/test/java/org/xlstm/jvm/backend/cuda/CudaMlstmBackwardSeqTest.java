@@ -2,7 +2,6 @@ package org.xlstm.jvm.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
@@ -19,29 +18,12 @@ class CudaMlstmBackwardSeqTest {
 
     @BeforeAll
     static void open() {
-        assumeTrue(CudaContext.isAvailable(), () -> "GPU tests skipped: " + CudaContext.unavailableReason());
-        ctx = CudaContext.open(0);
+        ctx = GpuTests.openOrSkip();
     }
 
     @AfterAll
     static void closeAll() {
         if (ctx != null) ctx.close();
-    }
-
-    private static Tensor random(Arena a, SplittableRandom r, double scale, double shift, int... shape) {
-        Tensor t = Tensor.allocate(a, shape);
-        for (long i = 0; i < t.size(); i++) t.set(i, (float) (shift + r.nextGaussian() * scale));
-        return t;
-    }
-
-    private static double relErr(Tensor got, Tensor ref) {
-        double num = 0, den = 0;
-        for (long i = 0; i < ref.size(); i++) {
-            double d = (double) got.get(i) - ref.get(i);
-            num += d * d;
-            den += (double) ref.get(i) * ref.get(i);
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 
     private Tensor[] run(CudaOps gpu, DeviceTensors mem, Arena a, Tensor[] in, float m0, int chunk, boolean withAll) {
@@ -71,9 +53,9 @@ class CudaMlstmBackwardSeqTest {
                     caseNo++;
                     SplittableRandom r = new SplittableRandom(caseNo);
                     int b = s[0], len = s[1], nh = s[2], dqk = s[3], dvh = s[4], chunk = s[5];
-                    Tensor q = random(a, r, 1, 0, b, len, nh * dqk), k = random(a, r, 1, 0, b, len, nh * dqk),
-                            v = random(a, r, 1, 0, b, len, nh * dvh), ig = random(a, r, 3, -1, b, len, nh),
-                            fg = random(a, r, 3, 2, b, len, nh), dh = random(a, r, 1, 0, b, len, nh * dvh);
+                    Tensor q = GpuTests.gaussian(a, r, 1, 0, b, len, nh * dqk), k = GpuTests.gaussian(a, r, 1, 0, b, len, nh * dqk),
+                            v = GpuTests.gaussian(a, r, 1, 0, b, len, nh * dvh), ig = GpuTests.gaussian(a, r, 3, -1, b, len, nh),
+                            fg = GpuTests.gaussian(a, r, 3, 2, b, len, nh), dh = GpuTests.gaussian(a, r, 1, 0, b, len, nh * dvh);
                     Tensor[] want = {Tensor.allocate(a, q.shape()), Tensor.allocate(a, k.shape()), Tensor.allocate(a, v.shape()),
                             Tensor.allocate(a, ig.shape()), Tensor.allocate(a, fg.shape())};
                     ref.mlstmChunkwiseBackward(q, k, v, ig, fg, m0, chunk, 1e-6f, dh, want[0], want[1], want[2], want[3], want[4]);
@@ -85,7 +67,7 @@ class CudaMlstmBackwardSeqTest {
                         // one step from m0 = 0: the forget gate enters only through the stabiliser, df is 0 up to
                         // rounding (reference and CPU engine disagree by 40 % on its ~1e-10), nothing to compare
                         if (j == 4 && len == 1 && m0 == 0f) continue;
-                        double e = relErr(got[j], want[j]);
+                        double e = GpuTests.relErr(got[j], want[j]);
                         assertTrue(e <= 1e-4, what + ": " + names[j] + " relative error " + e);
                     }
                     Tensor[] again = run(gpu, mem, a, in, m0, chunk, false);
@@ -102,9 +84,9 @@ class CudaMlstmBackwardSeqTest {
              Arena a = Arena.ofShared()) {
             SplittableRandom r = new SplittableRandom(1);
             int b = 8, len = 2048, nh = 4, dqk = 96, dvh = 192;
-            Tensor[] in = {random(a, r, 1, 0, b, len, nh * dqk), random(a, r, 1, 0, b, len, nh * dqk),
-                    random(a, r, 1, 0, b, len, nh * dvh), random(a, r, 3, -1, b, len, nh), random(a, r, 3, 2, b, len, nh),
-                    random(a, r, 1, 0, b, len, nh * dvh)};
+            Tensor[] in = {GpuTests.gaussian(a, r, 1, 0, b, len, nh * dqk), GpuTests.gaussian(a, r, 1, 0, b, len, nh * dqk),
+                    GpuTests.gaussian(a, r, 1, 0, b, len, nh * dvh), GpuTests.gaussian(a, r, 3, -1, b, len, nh), GpuTests.gaussian(a, r, 3, 2, b, len, nh),
+                    GpuTests.gaussian(a, r, 1, 0, b, len, nh * dvh)};
             run(gpu, mem, a, in, 0f, 64, true);
             long t0 = System.nanoTime();
             run(gpu, mem, a, in, 0f, 64, true);

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
@@ -25,31 +24,12 @@ class CudaMlstmBackwardTensorCoresTest {
 
     @BeforeAll
     static void open() {
-        assumeTrue(CudaContext.isAvailable(), () -> "GPU tests skipped: " + CudaContext.unavailableReason());
-        ctx = CudaContext.open(0);
+        ctx = GpuTests.openOrSkip();
     }
 
     @AfterAll
     static void closeAll() {
         if (ctx != null) ctx.close();
-    }
-
-    private static Tensor random(Arena a, SplittableRandom r, double scale, double shift, int... shape) {
-        Tensor t = Tensor.allocate(a, shape);
-        for (long i = 0; i < t.size(); i++) t.set(i, (float) (shift + r.nextGaussian() * scale));
-        return t;
-    }
-
-    /** Relative error, the reference's size floored at {@code floor} per element (see the one-step case below). */
-    private static double relErr(Tensor got, Tensor ref, double floor) {
-        double num = 0, den = 0;
-        for (long i = 0; i < ref.size(); i++) {
-            double d = (double) got.get(i) - ref.get(i);
-            if (Double.isNaN(d)) return Double.NaN;
-            num += d * d;
-            den += (double) ref.get(i) * ref.get(i);
-        }
-        return Math.sqrt(num / Math.max(den, floor * floor * ref.size()));
     }
 
     private static double rms(Tensor t) {
@@ -80,9 +60,9 @@ class CudaMlstmBackwardTensorCoresTest {
      * the switch can take the other one, and the gradient jumps there: the cell is not differentiable at the switch.)
      */
     private static Tensor[] inputs(Arena a, SplittableRandom r, int b, int len, int nh, int dqk, int dvh) {
-        Tensor[] in = {random(a, r, 1, 0, b, len, nh * dqk), random(a, r, 1, 0, b, len, nh * dqk),
-                random(a, r, 1, 0, b, len, nh * dvh), random(a, r, 1.5, 0, b, len, nh), random(a, r, 1.5, 2, b, len, nh),
-                random(a, r, 1, 0, b, len, nh * dvh)};
+        Tensor[] in = {GpuTests.gaussian(a, r, 1, 0, b, len, nh * dqk), GpuTests.gaussian(a, r, 1, 0, b, len, nh * dqk),
+                GpuTests.gaussian(a, r, 1, 0, b, len, nh * dvh), GpuTests.gaussian(a, r, 1.5, 0, b, len, nh), GpuTests.gaussian(a, r, 1.5, 2, b, len, nh),
+                GpuTests.gaussian(a, r, 1, 0, b, len, nh * dvh)};
         for (int j : new int[] {0, 1, 2, 5})
             for (long e = 0; e < in[j].size(); e++) in[j].set(e, bf16(in[j].get(e)));
         return in;
@@ -122,7 +102,7 @@ class CudaMlstmBackwardTensorCoresTest {
                     StringBuilder report = new StringBuilder(what);
                     boolean ok = true;
                     for (int j = 0; j < 5; j++) {
-                        double e = relErr(got[j], want[j], floor);
+                        double e = GpuTests.relErr(got[j], want[j], floor);
                         report.append(String.format("  %s %.2e", names[j], e));
                         ok &= e <= 3e-2;
                     }

@@ -85,19 +85,9 @@ class CudaMlstmTensorCoresTest {
         return r;
     }
 
-    private static double relErr(Tensor got, Tensor reference) {
-        double num = 0, den = 0;
-        for (long i = 0; i < reference.size(); i++) {
-            double d = (double) got.get(i) - reference.get(i);
-            num += d * d;
-            den += (double) reference.get(i) * reference.get(i);
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-    }
-
     private double same(String what, Tensor device, Tensor reference, double tol) {
         bf16.synchronize();
-        double e = relErr(mem.download(device, arena), reference);
+        double e = GpuTests.relErr(mem.download(device, arena), reference);
         assertTrue(e <= tol && !Double.isNaN(e), what + ": relative error " + e + " (tolerance " + tol + ")");
         return e;
     }
@@ -133,7 +123,7 @@ class CudaMlstmTensorCoresTest {
                 double ec = same("C, " + at, dc, c, TOL);
                 double en = same("n, " + at, dn, n, TOL);
                 double em = same("m, " + at, dm, m, 1e-5);
-                double eu = relErr(mem.download(dh, arena), uh);
+                double eu = GpuTests.relErr(mem.download(dh, arena), uh);
                 System.out.printf("[mlstm-tc] %s: relative error h %.2e C %.2e n %.2e m %.2e (h vs unrounded inputs "
                         + "%.2e)%n", at, eh, ec, en, em, eu);
             }

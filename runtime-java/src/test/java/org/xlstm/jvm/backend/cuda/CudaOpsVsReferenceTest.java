@@ -113,13 +113,13 @@ class CudaOpsVsReferenceTest {
             ref.linear(x, w, b, y);
             bf.linear(m2.upload(x), w, b, dy);
             bf.synchronize();
-            double e = relErr(m2.download(dy, arena), y);
+            double e = GpuTests.relErr(m2.download(dy, arena), y);
             assertTrue(e > 1e-5 && e < 1e-2, "bf16 linear error " + e + " (expected bf16-sized, not exact)");
             Tensor hx = random(1, 9, 4 * 16), hw = random(0.3, 4, 16, 16), hy = host(9, 64), dhy = m2.allocate(9, 64);
             ref.linearHeadwise(hx, hw, null, hy);
             bf.linearHeadwise(m2.upload(hx), hw, null, dhy);
             bf.synchronize();
-            double eh = relErr(m2.download(dhy, arena), hy);
+            double eh = GpuTests.relErr(m2.download(dhy, arena), hy);
             assertTrue(eh < 1e-2, "bf16 headwise error " + eh);
         }
     }
@@ -134,7 +134,7 @@ class CudaOpsVsReferenceTest {
                 ref.linear(x, w, b, y);
                 bf.linear(m2.upload(x), w, b, dy);
                 bf.synchronize();
-                double e = relErr(m2.download(dy, arena), y);
+                double e = GpuTests.relErr(m2.download(dy, arena), y);
                 assertTrue(e < 1e-2, "bf16 linear " + java.util.Arrays.toString(s) + ": relative error " + e);
             }
         }
@@ -158,22 +158,12 @@ class CudaOpsVsReferenceTest {
                     bf.linears(m2.upload(x), w, b, dy);
                     bf.synchronize();
                     for (int j = 0; j < count; j++) {
-                        double e = relErr(m2.download(dy[j], arena), y[j]);
+                        double e = GpuTests.relErr(m2.download(dy[j], arena), y[j]);
                         assertTrue(e < 1e-2, "grouped bf16 projection " + j + " of " + count + ", rows " + rows + ": relative error " + e);
                     }
                 }
             }
         }
-    }
-
-    private static double relErr(Tensor got, Tensor reference) {
-        double num = 0, den = 0;
-        for (long i = 0; i < reference.size(); i++) {
-            double d = (double) got.get(i) - reference.get(i);
-            num += d * d;
-            den += (double) reference.get(i) * reference.get(i);
-        }
-        return Math.sqrt(num / den);
     }
 
     @Test

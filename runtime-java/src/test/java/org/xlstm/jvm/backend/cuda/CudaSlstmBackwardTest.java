@@ -215,7 +215,7 @@ class CudaSlstmBackwardTest {
         String failure = null;
         for (int i = 0; i < 6; i++) {
             if (!present[i]) continue;
-            double eRef = relErr(first[i], want[i]), eCpu = relErr(first[i], cpuGot[i]);
+            double eRef = GpuTests.relErr(first[i], want[i]), eCpu = GpuTests.relErr(first[i], cpuGot[i]);
             report.append(String.format(" %s %.2e/%.2e", NAMES[i], eRef, eCpu));
             if (failure == null && !(eRef <= TOL))
                 failure = c.name + ": " + NAMES[i] + " relative error " + eRef + " against ReferenceGradOps (tolerance " + TOL + ")";
@@ -231,16 +231,6 @@ class CudaSlstmBackwardTest {
     }
 
     /** Normwise relative error ‖got − want‖ / ‖want‖ (absolute when want is 0); NaN anywhere gives NaN. */
-    private static double relErr(Tensor got, Tensor want) {
-        double num = 0, den = 0;
-        for (long i = 0; i < want.size(); i++) {
-            double d = (double) got.get(i) - want.get(i);
-            num += d * d;
-            den += (double) want.get(i) * want.get(i);
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-    }
-
     private static long firstDifference(Tensor a, Tensor b) {
         for (long i = 0; i < a.size(); i++)
             if (Float.floatToRawIntBits(a.get(i)) != Float.floatToRawIntBits(b.get(i))) return i;
@@ -261,7 +251,7 @@ class CudaSlstmBackwardTest {
         // the two host engines the GPU is held to agree with each other at the ties
         Tensor[] want = host(ref, t), got = host(cpu, t);
         for (int i = 0; i < 6; i++) {
-            double e = relErr(got[i], want[i]);
+            double e = GpuTests.relErr(got[i], want[i]);
             assertTrue(e <= TOL, t.name + ": CpuGradOps " + NAMES[i] + " relative error " + e + " against ReferenceGradOps");
         }
     }

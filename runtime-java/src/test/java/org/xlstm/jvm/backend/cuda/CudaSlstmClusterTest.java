@@ -165,7 +165,7 @@ class CudaSlstmClusterTest {
         Tensor[] oneBlock = run(false, dx, r, bias, zero, b, s, d), cluster = run(true, dx, r, bias, zero, b, s, d);
         String[] names = {"y", "final h", "final c", "final n", "final m"};
         for (int i = 0; i < 5; i++) {
-            double e = relErr(mem.download(cluster[i], arena), mem.download(oneBlock[i], arena));
+            double e = GpuTests.relErr(mem.download(cluster[i], arena), mem.download(oneBlock[i], arena));
             System.out.printf("sLSTM cluster vs one-block kernel, %s: relative difference %.3g%n", names[i], e);
             assertTrue(e <= TOL, "B=8 S=2048 NH=4 DH=192, " + names[i] + ": cluster vs one-block kernel relative difference " + e);
         }
@@ -230,19 +230,9 @@ class CudaSlstmClusterTest {
     }
 
     private void same(String what, Tensor device, Tensor reference) {
-        double e = relErr(mem.download(device, arena), reference);
+        double e = GpuTests.relErr(mem.download(device, arena), reference);
         assertTrue(e <= TOL, what + ": relative error " + e + " (tolerance " + TOL + ")");
     }
 
     /** sqrt(sum (got - ref)^2 / sum ref^2); absolute where the reference is all zero; NaN fails every comparison. */
-    private static double relErr(Tensor got, Tensor reference) {
-        double num = 0, den = 0;
-        for (long i = 0; i < reference.size(); i++) {
-            double diff = (double) got.get(i) - reference.get(i);
-            num += diff * diff;
-            den += (double) reference.get(i) * reference.get(i);
-        }
-        double e = den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-        return Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;
-    }
 }
