@@ -80,10 +80,9 @@ public final class XlstmLargeModel implements TrainableLanguageModel {
         int b = tokens.length, s = tokens[0].length;
         Tensor x = ws.take(b, s, config.embeddingDim());
         embedding.forward(ops, flat, x);
-        Tensor h = backbone.forward(ops, ws, x, state == null ? null : state.blocks(), mode, observer);
         Tensor logits = ws.take(b, s, config.vocabSize());
-        lmHead.forward(ops, h, logits);
-        if (config.outputLogitSoftCap() > 0) ops.softCap(logits, (float) config.outputLogitSoftCap(), logits);
+        backbone.forwardLogits(ops, ws, x, state == null ? null : state.blocks(), mode, observer, lmHead,
+                (float) config.outputLogitSoftCap(), logits);
         return logits;
     }
 

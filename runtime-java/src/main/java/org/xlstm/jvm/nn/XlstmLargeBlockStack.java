@@ -32,6 +32,30 @@ public final class XlstmLargeBlockStack {
     }
 
     public Tensor forward(Ops ops, Workspace ws, Tensor x, List<BlockState> states, Mode mode, BlockObserver observer) {
+        Tensor cur = blocks(ops, ws, x, states, mode, observer);
+        if (outNorm == null) return cur;
+        Tensor out = ws.take(x.shape());
+        outNorm.forward(ops, cur, out);
+        return out;
+    }
+
+    /**
+     * The blocks, the output norm and the LM head with its soft cap in one go: logits = softCap(lmHead(norm(blocks(x))))
+     * (cap ≤ 0: none). The norm, the head and the cap run as {@link Ops#rmsNormLinears}: the plain operations on the
+     * CPU, one kernel when the GPU decodes.
+     */
+    public void forwardLogits(Ops ops, Workspace ws, Tensor x, List<BlockState> states, Mode mode, BlockObserver observer,
+                              Linear lmHead, float softCap, Tensor logits) {
+        Tensor cur = blocks(ops, ws, x, states, mode, observer);
+        if (outNorm != null) {
+            outNorm.forwardLinears(ops, cur, ws.take(x.shape()), new Linear[] {lmHead}, new Tensor[] {logits}, 0, softCap);
+            return;
+        }
+        lmHead.forward(ops, cur, logits);
+        if (softCap > 0) ops.softCap(logits, softCap, logits);
+    }
+
+    private Tensor blocks(Ops ops, Workspace ws, Tensor x, List<BlockState> states, Mode mode, BlockObserver observer) {
         Tensor cur = x;
         for (int i = 0; i < blocks.size(); i++) {
             Tensor next = ws.take(x.shape());
@@ -39,10 +63,7 @@ public final class XlstmLargeBlockStack {
             if (observer != null) observer.blockOutput(i, next);
             cur = next;
         }
-        if (outNorm == null) return cur;
-        Tensor out = ws.take(x.shape());
-        outNorm.forward(ops, cur, out);
-        return out;
+        return cur;
     }
 
     // ---------------------------------------------------------------- training

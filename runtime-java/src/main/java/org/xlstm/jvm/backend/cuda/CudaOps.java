@@ -230,7 +230,12 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     public void rmsNormLinears(Tensor x, Tensor normWeight, Tensor normBias, float eps, Tensor normed, Tensor[] weights,
                                Tensor[] biases, Tensor[] ys, int capFrom, float softCap) {
         int count = weights.length;
-        if (!decodeFusable(x) || count < 1 || count > 6) {
+        long outputs = 0;
+        for (Tensor w : weights) outputs += w.dim(0);
+        // every block normalises all rows itself: past ~16M floats of such prologue reads (an LM head at 16 rows)
+        // the separate norm kernel is cheaper
+        long prologue = (outputs + GEMV_WARPS - 1) / GEMV_WARPS * (long) x.rows() * x.cols();
+        if (!decodeFusable(x) || count < 1 || count > 6 || prologue > (16L << 20)) {
             Ops.super.rmsNormLinears(x, normWeight, normBias, eps, normed, weights, biases, ys, capFrom, softCap);
             return;
         }
