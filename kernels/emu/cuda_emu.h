@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,17 @@ namespace emu {
 
 struct Fiber {
     ucontext_t ctx;
-    std::vector<char> stack;
     bool done = false;
 };
+
+constexpr size_t STACK_BYTES = 256 * 1024;
+
+/** Thread t's fiber stack, allocated once and reused by every block (zeroing fresh stacks per block dominated). */
+inline char* stack_of(unsigned t) {
+    static std::vector<std::unique_ptr<char[]>> stacks;
+    while (stacks.size() <= t) stacks.emplace_back(new char[STACK_BYTES]);
+    return stacks[t].get();
+}
 
 struct Block {
     std::vector<Fiber> fibers;
@@ -76,12 +85,25 @@ struct Block {
 inline Block* blk = nullptr;
 
 inline void fail(const char* what) {
-    std::fprintf(stderr, "EMULATOR: %s (block %u,%u,%u thread %u)\n", what, blockIdx.x, blockIdx.y, blockIdx.z,
-                 threadIdx.x);
+    std::fprintf(stderr, "EMULATOR: %s (block %u,%u,%u thread %u,%u,%u)\n", what, blockIdx.x, blockIdx.y, blockIdx.z,
+                 threadIdx.x, threadIdx.y, threadIdx.z);
     std::abort();
 }
 
-inline unsigned lane() { return threadIdx.x & 31; }
+/** The thread's linear index in its block (x fastest, as CUDA numbers threads into warps). */
+inline unsigned linear() { return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z); }
+
+inline unsigned lane() { return linear() & 31; }
+
+/** Sets threadIdx (all three components) from the linear index of fiber t. */
+inline void set_thread(int t) {
+    threadIdx.x = (unsigned)t % blockDim.x;
+    threadIdx.y = (unsigned)t / blockDim.x % blockDim.y;
+    threadIdx.z = (unsigned)t / (blockDim.x * blockDim.y);
+}
+
+/** Threads in warp w (the last warp of a block whose size is not a multiple of 32 is partial). */
+inline int warp_size(int w) { return std::min(32, blk->nthreads - 32 * w); }
 
 /** EMU_REVERSE=1 runs the threads in the opposite order: a race in one order often reads stale data in the other. */
 inline bool reverse() {
@@ -95,7 +117,7 @@ inline unsigned store_lane() { return reverse() ? 0 : 31; }
 inline void switch_to(int next) {
     int me = blk->cur;
     blk->cur = next;
-    threadIdx.x = next;
+    set_thread(next);
     if (next != me) swapcontext(&blk->fibers[me].ctx, &blk->fibers[next].ctx);
 }
 
@@ -124,9 +146,9 @@ inline void syncthreads() {
 }
 
 inline void syncwarp() {
-    int w = threadIdx.x / 32;
+    int w = (int)linear() / 32;
     long g = blk->wgen[w];
-    if (++blk->warrived[w] == 32) {
+    if (++blk->warrived[w] == warp_size(w)) {
         blk->warrived[w] = 0;
         blk->wgen[w]++;
         progress();
@@ -136,7 +158,8 @@ inline void syncwarp() {
 }
 
 inline float exchange(float v, int src) {
-    int w = threadIdx.x / 32;
+    int w = (int)linear() / 32;
+    if (src >= warp_size(w)) fail("shuffle from a lane past the end of a partial warp");
     syncwarp();
     blk->xch[w * 32 + lane()] = v;
     syncwarp();
@@ -152,7 +175,7 @@ inline void fiber_entry(int idx) {
         int next = (idx + i * step) % n;
         if (!blk->fibers[next].done) {
             blk->cur = next;
-            threadIdx.x = next;
+            set_thread(next);
             setcontext(&blk->fibers[next].ctx);
         }
     }
@@ -170,10 +193,17 @@ inline void check_tile(const void* p, unsigned ldm, unsigned elemBytes, bool col
     }
 }
 
-/** Runs the kernel body (a lambda calling the kernel) over the grid, blocks one after another. */
+/**
+ * Runs the kernel body (a lambda calling the kernel) over the grid, blocks one after another. Blocks of any shape up
+ * to 1024 threads; threads are numbered x fastest and grouped into warps of 32 by that number, as on the device (a
+ * block whose size is not a multiple of 32 ends with a partial warp).
+ */
 inline void launch(dim3 grid, dim3 block, size_t shmem, const std::function<void()>& body) {
     if (shmem > EMU_SMEM_MAX) fail("dynamic shared memory above the emulator's 240 KB");
-    if (block.x % 32 != 0 || block.y != 1 || block.z != 1) fail("emulator: blockDim must be (32k, 1, 1)");
+    const unsigned nthreads = block.x * block.y * block.z;
+    if (block.x == 0 || block.y == 0 || block.z == 0 || nthreads > 1024 || block.z > 64)
+        fail("emulator: invalid blockDim (at most 1024 threads, z at most 64)");
+    if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535) fail("emulator: invalid gridDim");
     gridDim = grid;
     blockDim = block;
     for (unsigned z = 0; z < grid.z; z++)
@@ -183,25 +213,24 @@ inline void launch(dim3 grid, dim3 block, size_t shmem, const std::function<void
                 std::memset(smem, 0xff, shmem);                     // NaN everywhere: unwritten reads show
                 std::memset(smem + shmem, 0xa5, EMU_CANARY);
                 Block b;
-                b.nthreads = block.x;
+                b.nthreads = (int)nthreads;
                 b.shmem = shmem;
-                b.warrived.assign(block.x / 32, 0);
-                b.wgen.assign(block.x / 32, 0);
-                b.xch.assign(block.x, 0.f);
+                b.warrived.assign((nthreads + 31) / 32, 0);
+                b.wgen.assign((nthreads + 31) / 32, 0);
+                b.xch.assign((nthreads + 31) / 32 * 32, 0.f);
                 b.body = body;
-                b.fibers.resize(block.x);
+                b.fibers.resize(nthreads);
                 blk = &b;
-                for (unsigned t = 0; t < block.x; t++) {
+                for (unsigned t = 0; t < nthreads; t++) {
                     Fiber& f = b.fibers[t];
-                    f.stack.resize(256 * 1024);
                     getcontext(&f.ctx);
-                    f.ctx.uc_stack.ss_sp = f.stack.data();
-                    f.ctx.uc_stack.ss_size = f.stack.size();
+                    f.ctx.uc_stack.ss_sp = stack_of(t);
+                    f.ctx.uc_stack.ss_size = STACK_BYTES;
                     f.ctx.uc_link = &b.main;
                     makecontext(&f.ctx, (void (*)())fiber_entry, 1, (int)t);
                 }
-                b.cur = reverse() ? block.x - 1 : 0;
-                threadIdx.x = b.cur;
+                b.cur = reverse() ? (int)nthreads - 1 : 0;
+                set_thread(b.cur);
                 swapcontext(&b.main, &b.fibers[b.cur].ctx);
                 for (auto& f : b.fibers)
                     if (!f.done) fail("a thread did not finish");

@@ -203,11 +203,13 @@ extern "C" __global__ void __launch_bounds__(1024) xlstm_slstm_bw_f32(
 }
 
 // dbias[h][g][j] += sum over the tape's rows (b, t) of the gate gradient in slot g: a fixed-order column sum.
-// Grid (ceil(4*DH / 32), NH), block (32, 32): thread (x, y) sums rows y, y + 32, ... of column blockIdx.x*32 + x,
-// then row y = 0 adds the 32 partial sums in order.
+// Grid (ceil(4*DH / 32), NH), block (32, 32), dynamic shared memory 32*33 floats: thread (x, y) sums rows y, y + 32,
+// ... of column blockIdx.x*32 + x, then row y = 0 adds the 32 partial sums in order. (Dynamic rather than a static
+// __shared__ array only so that the CPU emulator, which has no static shared memory, runs it as it is.)
 extern "C" __global__ void xlstm_slstm_bw_bias_f32(const float* __restrict__ tape, float* __restrict__ dbias,
                                                    int64_t rows, int NH, int DH) {
-    __shared__ float part[32][33];
+    extern __shared__ float sh[];
+    float(*part)[33] = reinterpret_cast<float(*)[33]>(sh);   // [32][33]: the pad keeps column reads conflict-free
     const int col = blockIdx.x * 32 + threadIdx.x, hd = blockIdx.y;
     const bool valid = col < 4 * DH;
     const int64_t rowStride = (int64_t)NH * 8 * DH;

@@ -76,7 +76,7 @@ final class CudaSlstmBackward {
                         CudaOps.output(dr), 4 * dh, 4L * dh * dh, nh, true, compute);
             }
             if (dbias != null)
-                ops.kernel("slstm_backward", "xlstm_slstm_bw_bias_f32").launch((4 * dh + 31) / 32, nh, 1, 32, 32, 1, 0,
+                ops.kernel("slstm_backward", "xlstm_slstm_bw_bias_f32").launch((4 * dh + 31) / 32, nh, 1, 32, 32, 1, 32 * 33 * Float.BYTES,
                         ops.stream(), tapeA, CudaOps.output(dbias), (long) rows, nh, dh);
         } finally {
             mem.release(tape);   // safe while the kernels are queued: everything runs on one stream
