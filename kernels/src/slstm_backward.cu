@@ -11,7 +11,7 @@
 //   3. xlstm_slstm_bw_f32: one block per (batch, head), one thread per hidden unit, walking t = S-1 .. 0 carrying
 //      dh (from the recurrence), dc, dn, dm in registers. Each step's gate pre-activation gradients go to dx* and
 //      replace the pre-activations in tape slots 0-3; the block's Rt stays in shared memory when it fits (useShared),
-//      else it is read through L2 (DH = 192: 590 KB per head).
+//      else it is read through L2 (DH = 192: 576 KB per head).
 //   4. dR += sum_{b,t} h_{t-1} (x) dgate is one cuBLAS strided-batched product over heads on the tape (host side);
 //      dbias += sum_{b,t} dgate is xlstm_slstm_bw_bias_f32, a fixed-order column sum.
 //
@@ -19,6 +19,24 @@
 // and the clamps min(exp(.), 1), torch's max/min giving half the gradient to each side at a tie (the same graph as
 // backend/cpu/SlstmBackward.java, whose float arithmetic the pointwise step follows). Everything is float32 and
 // deterministic (no atomics; every sum has a fixed order).
+//
+// Limits (the launch plan is CudaSlstmBackward.java's; kernels/emu/slstm_backward_emu.cpp checks it on the CPU):
+// - DH <= 1024: one thread per hidden unit. Above, the Java side throws UnsupportedOperationException and
+//   CudaGradOps runs the host engine instead.
+// - R on chip: the tape kernel keeps its head's R (4*DH*DH floats) in shared memory while 4*DH^2 + DH floats fit the
+//   200 KB budget (CudaSlstmCluster.SHARED_BUDGET), i.e. DH <= 113; the backward while 4*DH^2 + 8*DH do, DH <= 112.
+//   Above, each block reads its head's whole R from global memory at every step (coalesced, L2-resident: 16*DH^2
+//   bytes per head, e.g. 576 KB at DH = 192, 2.25 MB for the 125M recipe's 4 heads of 192, far below the H100's
+//   50 MB L2). DH = 192 does not fit one block's on-chip scheme at any head count (R of one head alone is 2.5x the
+//   227 KB a block may have); only a split of R over a cluster of blocks (as slstm_cluster.cu does for the forward:
+//   4 blocks of 48 columns, 146 KB each) would hold it, which these kernels do not do. Estimate from the code: one
+//   step then streams 576 KB per block from L2, some 5 us at one SM's ~110 GB/s share, so ~1.3 ms per 256 steps for
+//   each of the tape and the backward kernel, roughly independent of B while B*NH <= the SM count.
+// - Parallelism is B*NH blocks of DH threads, sequential over S (B*NH < 2^31; the dbias grid's y is NH <= 65535).
+// - Scratch: the tape, B*S*NH*8*DH floats (32 bytes per input element of xi: e.g. 201 MB for B=16, S=512, D=768),
+//   and Rt, 4*NH*DH^2 floats.
+// - Like the CPU engine and torch's autograd, a first step with i~ < log sigmoid(f~) - 88 gives NaN (exp overflows
+//   to inf in the clamp min(exp(.), 1), whose zero gradient then multiplies it).
 #include "common.cuh"
 
 // torch's max/min backward: the whole gradient to the winner, half to each at a tie. Share of `self` against `other`

@@ -21,13 +21,17 @@ import org.xlstm.jvm.tensor.Tensor;
 /**
  * The sLSTM backward through time on the GPU ({@link CudaSlstmBackward}, kernels/src/slstm_backward.cu) against
  * the double-precision {@link ReferenceGradOps} and the float32 {@link CpuGradOps}: every output (dxi, dxf, dxz, dxo,
- * dr, dbias) within a normwise relative error of {@value #TOL}, named with its error on failure; dr and dbias
- * accumulated onto non-zero values, dx* overwritten (they start as NaN); null outputs; two runs bit-identical.
- * Shapes cover S = 1, S = 37, B > 1, NH = 1 and 4, DH = 5 (a partial warp), 8, 24, 64 (R in shared memory), 113
- * (the tape kernel keeps R in shared memory, the backward does not) and 192 (the 125M recipe's heads: R read
- * through L2 in both). Inputs are spread wide so the stabiliser takes both branches, and one case is built so
+ * dr, dbias) within a normwise relative error of {@value #TOL}; dr and dbias accumulated onto non-zero values, dx*
+ * overwritten (they start as NaN); null outputs; two runs bit-identical. Every case of a test method runs even when
+ * an earlier one is off, and the failure lists them all: case, tensor, error, and the worst element with its indices
+ * decoded (b, t, head, j / head, k, gate, j), so that one GPU run tells everything.
+ * Shapes cover S = 1, 7, 37, 64, B > 1, NH = 1 to 4, DH = 4 and 5 (partial warps), 8, 24, 64 and 96 (R in shared
+ * memory, above the 48 KB default), 113 (the tape kernel keeps R in shared memory, the backward does not), 192 (the
+ * 125M recipe's heads, 1 and 4 of them: R read through L2 in both) and 1025 (refused by the kernels: CudaGradOps
+ * falls back to the host). Inputs are spread wide so the stabiliser takes both branches, and one case is built so
  * that i~ = log sigmoid(f~) + m exactly (a tie, which passes half the gradient to each side). The GPU parts skip
- * without a GPU; the check that the cases are what they claim runs everywhere.
+ * without a GPU; the checks that the cases are what they claim, that too-large heads are refused, and where the
+ * shared-memory plan switches run everywhere. (kernels/emu/slstm_backward_emu.cpp runs the same kernels on the CPU.)
  */
 class CudaSlstmBackwardTest {
     private static final double TOL = 1e-4;
@@ -206,31 +210,93 @@ class CudaSlstmBackwardTest {
 
     private static final boolean[] ALL = {true, true, true, true, true, true};
 
-    /** Both host engines against two GPU runs: every present output within TOL of each, the two runs bit for bit. */
+    /**
+     * The failures of one test method's cases, all of them: a later case still runs when an earlier one is off, so
+     * that one GPU run shows every tensor of every shape that is wrong, and by how much.
+     */
+    private final java.util.List<String> failures = new java.util.ArrayList<>();
+
+    /** Fails with every collected failure, one per line. */
+    private void assertNoFailures() {
+        if (!failures.isEmpty())
+            fail(failures.size() + " sLSTM backward output(s) off:\n  " + String.join("\n  ", failures));
+    }
+
+    /**
+     * Both host engines against two GPU runs: every present output within TOL of each, the two runs bit for bit.
+     * Prints one line per case (normwise errors against the reference / the CPU engine) and collects a failure per
+     * output off, naming the tensor, its error and its worst element (position decoded, got vs want). An exception
+     * (a launch that fails) is rethrown naming the case.
+     */
     private void check(Case c, boolean[] present, boolean hostParams, boolean viaGradOps) {
         gpu();
         Tensor[] want = host(ref, c), cpuGot = host(cpu, c);
-        Tensor[] first = device(c, present, hostParams, viaGradOps), second = device(c, present, hostParams, viaGradOps);
+        Tensor[] first, second;
+        try {
+            first = device(c, present, hostParams, viaGradOps);
+            second = device(c, present, hostParams, viaGradOps);
+        } catch (RuntimeException | Error e) {
+            throw new AssertionError(c.name + ": the GPU run threw " + e, e);
+        }
+        compare(c, present, first, second, want, cpuGot);
+    }
+
+    /** Two runs' outputs against the reference's and the CPU engine's: the report line and the failures. */
+    private void compare(Case c, boolean[] present, Tensor[] first, Tensor[] second, Tensor[] want, Tensor[] cpuGot) {
         StringBuilder report = new StringBuilder(c.name + ":");
-        String failure = null;
         for (int i = 0; i < 6; i++) {
             if (!present[i]) continue;
             double eRef = GpuTests.relErr(first[i], want[i]), eCpu = GpuTests.relErr(first[i], cpuGot[i]);
             report.append(String.format(" %s %.2e/%.2e", NAMES[i], eRef, eCpu));
-            if (failure == null && !(eRef <= TOL))
-                failure = c.name + ": " + NAMES[i] + " relative error " + eRef + " against ReferenceGradOps (tolerance " + TOL + ")";
-            if (failure == null && !(eCpu <= TOL))
-                failure = c.name + ": " + NAMES[i] + " relative error " + eCpu + " against CpuGradOps (tolerance " + TOL + ")";
+            if (!(eRef <= TOL))
+                failures.add(c.name + ": " + NAMES[i] + " relative error " + String.format("%.3e", eRef)
+                        + " against ReferenceGradOps (tolerance " + TOL + "); " + worst(c, i, first[i], want[i]));
+            if (!(eCpu <= TOL))
+                failures.add(c.name + ": " + NAMES[i] + " relative error " + String.format("%.3e", eCpu)
+                        + " against CpuGradOps (tolerance " + TOL + "); " + worst(c, i, first[i], cpuGot[i]));
             long diff = firstDifference(first[i], second[i]);
-            if (failure == null && diff >= 0)
-                failure = c.name + ": " + NAMES[i] + " differs between two identical runs at element " + diff + " ("
-                        + first[i].get(diff) + " vs " + second[i].get(diff) + ")";
+            if (diff >= 0)
+                failures.add(c.name + ": " + NAMES[i] + " differs between two identical runs at " + where(c, i, diff) + " ("
+                        + first[i].get(diff) + " vs " + second[i].get(diff) + ")");
         }
         System.out.println("sLSTM backward, GPU vs reference/CPU " + report);
-        if (failure != null) fail(failure + "\n" + report);
     }
 
-    /** Normwise relative error ‖got − want‖ / ‖want‖ (absolute when want is 0); NaN anywhere gives NaN. */
+    /** The element of output {@code out} farthest from {@code want}: where, got, want, and how many are NaN. */
+    private static String worst(Case c, int out, Tensor got, Tensor want) {
+        long at = 0, nan = 0;
+        double far = -1;
+        for (long i = 0; i < want.size(); i++) {
+            double g = got.get(i), d = Math.abs(g - want.get(i));
+            if (Double.isNaN(g)) {
+                if (nan++ == 0 && far < Double.POSITIVE_INFINITY) { at = i; far = Double.POSITIVE_INFINITY; }
+            } else if (d > far) {
+                at = i;
+                far = d;
+            }
+        }
+        return "worst at " + where(c, out, at) + ": got " + got.get(at) + ", want " + want.get(at)
+                + (nan > 0 ? "; " + nan + " NaN of " + want.size() : "");
+    }
+
+    private static final String GATES = "ifzo";
+
+    /** Element i of output {@code out} as its indices: dx* [b, t, head, j], dr [head, k, gate, j], dbias [head, gate, j]. */
+    private static String where(Case c, int out, long i) {
+        int dh = c.dh;
+        if (out < 4) {
+            long j = i % dh, h = i / dh % c.nh, t = i / ((long) dh * c.nh) % c.s, b = i / ((long) dh * c.nh * c.s);
+            return "[b=" + b + ", t=" + t + ", head=" + h + ", j=" + j + "]";
+        }
+        if (out == 4) {
+            long j = i % dh, g = i / dh % 4, k = i / (4L * dh) % dh, h = i / (4L * dh * dh);
+            return "[head=" + h + ", k=" + k + ", gate " + GATES.charAt((int) g) + ", j=" + j + "]";
+        }
+        long j = i % dh, g = i / dh % 4, h = i / (4L * dh);
+        return "[head=" + h + ", gate " + GATES.charAt((int) g) + ", j=" + j + "]";
+    }
+
+    /** The first element where two runs differ in their bits, or −1. */
     private static long firstDifference(Tensor a, Tensor b) {
         for (long i = 0; i < a.size(); i++)
             if (Float.floatToRawIntBits(a.get(i)) != Float.floatToRawIntBits(b.get(i))) return i;
@@ -256,6 +322,33 @@ class CudaSlstmBackwardTest {
         }
     }
 
+    /** A wrong output is reported with its name, its error and its worst element decoded; NaN is counted. */
+    @Test
+    void reportNamesTheTensorAndTheWorstElement() {
+        Case c = wide(2, 3, 2, 4, 20);
+        Tensor[] want = host(ref, c), cpuGot = host(cpu, c), got = new Tensor[6];
+        for (int i = 0; i < 6; i++) got[i] = copy(cpuGot[i]);
+        got[4].set(((1L * 4 + 2) * 4 + 2) * 4 + 3, got[4].get(((1L * 4 + 2) * 4 + 2) * 4 + 3) + 100f);   // dr[1][2][z][3]
+        got[0].set(((1L * 3 + 2) * 2 + 0) * 4 + 1, Float.NaN);                                          // dxi[1][2][0][1]
+        compare(c, ALL, got, got, want, cpuGot);
+        String all = String.join("\n", failures);
+        failures.clear();
+        assertTrue(all.contains("dr relative error") && all.contains("worst at [head=1, k=2, gate z, j=3]"), all);
+        assertTrue(all.contains("dxi relative error Infinity")
+                && all.contains("worst at [b=1, t=2, head=0, j=1]: got NaN") && all.contains("1 NaN of 48"), all);
+        assertTrue(!all.contains("dxf") && !all.contains("dbias") && !all.contains("identical runs"), all);
+        compare(c, ALL, cpuGot, copy4(got, cpuGot), want, cpuGot);
+        all = String.join("\n", failures);
+        failures.clear();
+        assertTrue(all.contains("dxi differs between two identical runs at [b=1, t=2, head=0, j=1]"), all);
+    }
+
+    private Tensor[] copy4(Tensor[] got, Tensor[] fallback) {
+        Tensor[] out = new Tensor[6];
+        for (int i = 0; i < 6; i++) out[i] = i == 0 ? got[0] : fallback[i];
+        return out;
+    }
+
     // ------------------------------------------------------------------ GPU
 
     @Test
@@ -265,19 +358,25 @@ class CudaSlstmBackwardTest {
         check(wide(2, 37, 4, 8, 3), ALL, false, false);
         check(wide(2, 37, 1, 24, 4), ALL, false, false);
         check(wide(2, 9, 3, 5, 5), ALL, false, false);     // DH not a multiple of the warp
-        check(wide(1, 37, 4, 64, 6), ALL, false, false);   // R of 64 KB per head
+        check(wide(3, 7, 2, 4, 15), ALL, false, false);    // the smallest heads: one partial warp
+        check(wide(1, 37, 4, 64, 6), ALL, false, false);   // R of 64 KB per head (above the 48 KB default)
+        check(wide(1, 64, 4, 96, 16), ALL, false, false);  // 150 KB of shared memory per block, 64 steps
+        assertNoFailures();
     }
 
     @Test
     void matchesReferenceAtExactTies() {
         check(ties(2, 37, 2, 24, 7), ALL, false, false);
         check(ties(1, 9, 1, 120, 8), ALL, false, false);   // R through L2
+        assertNoFailures();
     }
 
     @Test
     void matchesReferenceWithRThroughL2() {
         check(wide(2, 13, 1, 192, 9), ALL, false, false);   // the 125M recipe's head size: neither kernel holds R
+        check(wide(2, 7, 4, 192, 17), ALL, false, false);   // ... with its 4 heads
         check(wide(2, 5, 2, 113, 10), ALL, false, false);   // the tape kernel holds R, the backward does not
+        assertNoFailures();
     }
 
     @Test
@@ -285,10 +384,43 @@ class CudaSlstmBackwardTest {
         check(wide(2, 11, 2, 24, 11), new boolean[] {true, false, true, false, false, true}, false, false);
         check(wide(2, 11, 2, 24, 12), new boolean[] {false, false, false, false, true, false}, false, false);
         check(wide(2, 11, 2, 24, 13), new boolean[] {false, true, false, true, false, false}, false, false);
+        assertNoFailures();
     }
 
     @Test
     void throughCudaGradOpsWithHostParameters() {
         check(wide(2, 17, 4, 16, 14), ALL, true, true);
+        assertNoFailures();
+    }
+
+    /** Heads above 1024 (one thread per hidden unit) go to the host engine through CudaGradOps, still right. */
+    @Test
+    void headsAboveTheKernelsLimitFallBackToTheHost() {
+        check(wide(1, 2, 1, 1025, 18), ALL, false, true);
+        assertNoFailures();
+    }
+
+    // ------------------------------------------------------------------ no GPU needed
+
+    /**
+     * The fused path refuses heads above 1024 with UnsupportedOperationException (what CudaGradOps catches to fall
+     * back to the host) before it touches the device: here with no CudaOps at all.
+     */
+    @Test
+    void refusesHeadsAboveOneBlockBeforeTouchingTheDevice() {
+        Case c = wide(1, 1, 1, 1025, 19);
+        Tensor[] out = {Tensor.allocate(arena, c.x[0].shape()), null, null, null, copy(c.dr0), copy(c.dbias0)};
+        var e = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
+                () -> CudaSlstmBackward.run(null, c.x[0], c.x[1], c.x[2], c.x[3], c.r, c.bias, c.dy, out[0], out[1],
+                        out[2], out[3], out[4], out[5]));
+        assertTrue(e.getMessage().contains("1025"), e.getMessage());
+    }
+
+    /** The shared-or-L2 choice of each kernel at the sizes where it switches (the header comment's limits). */
+    @Test
+    void sharedMemoryPlanSwitchesWhereTheHeaderSays() {
+        assertTrue(CudaSlstmBackward.backwardFits(112) && !CudaSlstmBackward.backwardFits(113));
+        assertTrue(CudaSlstmCluster.oneBlockFits(113) && !CudaSlstmCluster.oneBlockFits(114));
+        assertTrue(!CudaSlstmBackward.backwardFits(192) && !CudaSlstmCluster.oneBlockFits(192));
     }
 }
