@@ -218,6 +218,46 @@ public interface Ops {
         return step.get();
     }
 
+    /**
+     * Greedy decoding of {@code count} tokens per row: feeds {@code first} (one token per row) through {@code step}
+     * (one recurrent step of {@code model} over {@code state}, returning logits [rows, vocab]), then each step's
+     * arg-max (ties: the lowest id, as torch.argmax), {@code count} steps in all; returns the {@code count}
+     * arg-maxes per row. The state ends having consumed {@code first} and all but the last arg-max. A backend may run
+     * the loop without returning to the host per token (the CUDA backend replays one graph that ends in the arg-max
+     * and begins with its embedding). Default: one step at a time, the arg-max read back.
+     */
+    default int[][] greedySteps(Object model, Object state, int[] first, int count,
+                                java.util.function.Function<int[], Tensor> step) {
+        int rows = first.length;
+        int[][] out = new int[rows][count];
+        int[] next = first.clone();
+        float[] row = null;
+        for (int i = 0; i < count; i++) {
+            Tensor logits = step.apply(next);
+            int v = logits.dim(-1);
+            if (row == null) row = new float[v];
+            for (int r = 0; r < rows; r++) {
+                read(logits, (long) r * v, row, 0, v);
+                next[r] = out[r][i] = argmax(row);
+            }
+        }
+        return out;
+    }
+
+    /** The first index of the largest value (a NaN counts as the largest, as in torch.argmax). */
+    static int argmax(float[] row) {
+        int best = 0;
+        float bestV = row[0];
+        for (int j = 1; j < row.length && !Float.isNaN(bestV); j++) {
+            float x = row[j];
+            if (x > bestV || Float.isNaN(x)) {
+                bestV = x;
+                best = j;
+            }
+        }
+        return best;
+    }
+
     /** Waits until every operation launched so far has finished (a no-op where operations run synchronously). */
     default void synchronize() {}
 

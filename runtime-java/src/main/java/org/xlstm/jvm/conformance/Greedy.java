@@ -1,5 +1,6 @@
 package org.xlstm.jvm.conformance;
 
+import org.xlstm.jvm.backend.Ops;
 import org.xlstm.jvm.model.LanguageModel;
 import org.xlstm.jvm.model.ModelState;
 import org.xlstm.jvm.nn.Mode;
@@ -15,31 +16,15 @@ public final class Greedy {
         ModelState state = model.newState(b);
         Tensor logits = model.forward(prompt, state, Mode.CHUNKWISE, null);
         int[][] out = new int[b][count];
-        int[][] next = new int[b][1];
-        long rowStride = (long) p * v, lastOffset = (long) (p - 1) * v;
+        if (count == 0) return out;
+        int[] first = new int[b];
         float[] row = new float[v];
-        for (int i = 0; i < count; i++) {
-            for (int r = 0; r < b; r++) {
-                long base = r * rowStride + lastOffset;
-                model.ops().read(logits, base, row, 0, v);   // through the backend: its memory may be a GPU's
-                int best = 0;
-                float bestV = row[0];
-                for (int j = 1; j < v; j++) {
-                    float x = row[j];
-                    if (x > bestV) {
-                        bestV = x;
-                        best = j;
-                    }
-                }
-                out[r][i] = best;
-                next[r][0] = best;
-            }
-            if (i + 1 < count) {
-                logits = model.forward(next, state, Mode.STEP, null);
-                rowStride = v;
-                lastOffset = 0;
-            }
+        for (int r = 0; r < b; r++) {
+            model.ops().read(logits, ((long) r * p + p - 1) * v, row, 0, v);   // through the backend: its memory may be a GPU's
+            first[r] = out[r][0] = Ops.argmax(row);
         }
+        int[][] rest = model.greedy(first, state, count - 1);   // on a GPU: without a host round trip per token
+        for (int r = 0; r < b; r++) System.arraycopy(rest[r], 0, out[r], 1, count - 1);
         return out;
     }
 }

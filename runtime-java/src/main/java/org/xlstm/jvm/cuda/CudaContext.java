@@ -156,6 +156,12 @@ public final class CudaContext implements AutoCloseable {
         cu.check("cuMemcpyHtoDAsync of " + bytes + " bytes", cu.cuMemcpyHtoDAsync, dst, src, bytes, stream.handle());
     }
 
+    /** Sets {@code count} 32-bit words at {@code dst} to {@code value}, ordered on {@code stream}. */
+    public void fillInts(long dst, int value, long count, CudaStream stream) {
+        bind();
+        cu.check("cuMemsetD32Async of " + count + " words", cu.cuMemsetD32Async, dst, value, count, stream.handle());
+    }
+
     public void copyToDevice(long dst, MemorySegment src, long bytes) {
         bind();
         cu.check("cuMemcpyHtoD of " + bytes + " bytes", cu.cuMemcpyHtoD, dst, src, bytes);

@@ -30,6 +30,28 @@ public interface LanguageModel extends AutoCloseable {
 
     default Tensor forward(int[][] tokens, Mode mode) { return forward(tokens, null, mode, null); }
 
+    /**
+     * Greedy decoding from {@code state}: feeds {@code first} (one token per row), then each step's arg-max, for
+     * {@code count} recurrent steps, and returns the {@code count} arg-maxes per row (ties: the lowest id, as
+     * torch.argmax). The state ends having consumed {@code first} and all but the last arg-max. On a GPU the whole
+     * loop stays on the device ({@link Ops#greedySteps}).
+     */
+    default int[][] greedy(int[] first, ModelState state, int count) {
+        if (state == null) throw new IllegalArgumentException("greedy decoding needs a state");
+        if (first.length != state.batch())
+            throw new IllegalArgumentException("state is for batch " + state.batch() + ", first tokens have " + first.length + " rows");
+        if (count < 0) throw new IllegalArgumentException("token count must not be negative; got " + count);
+        for (int r = 0; r < first.length; r++)
+            if (first[r] < 0 || first[r] >= vocabSize())
+                throw new IllegalArgumentException("first token of row " + r + " is " + first[r] + ", outside the vocabulary [0, "
+                        + vocabSize() + ")");
+        return ops().greedySteps(this, state, first, count, tokens -> {
+            int[][] column = new int[tokens.length][];
+            for (int r = 0; r < tokens.length; r++) column[r] = new int[] {tokens[r]};
+            return forward(column, state, Mode.STEP, null);
+        });
+    }
+
     @Override
     void close();
 }

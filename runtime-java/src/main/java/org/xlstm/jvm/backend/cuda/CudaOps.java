@@ -340,6 +340,14 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     @Override
     public void embedding(int[] tokens, Tensor table, Tensor y) {
         int d = table.dim(1);
+        StepGraphs.Greedy greedy = graphs.capturingGreedy();
+        if (greedy != null) {
+            // inside a greedy-loop capture: the tokens are the previous replay's arg-maxes (kernels/src/greedy.cu)
+            if (tokens.length != greedy.rows) throw new IllegalStateException("greedy step of " + tokens.length + " tokens, " + greedy.rows + " rows");
+            k("greedy", "xlstm_embedding_greedy_f32").launch(tokens.length, 1, 1, 256, 1, 1, 0, stream, out(y), in(table),
+                    greedy.keys.ptr(), greedy.fed.ptr(), greedy.pos.ptr(), StepGraphs.RING, d, table.dim(0));
+            return;
+        }
         long captured = graphs.capturingIds();
         if (captured != 0) {
             // inside a decode-step capture: the graph reads the ids its replays copy into this buffer
@@ -359,6 +367,14 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     @Override
     public Tensor repeatedStep(Object model, Object state, int[] tokens, java.util.function.Supplier<Tensor> step) {
         return graphs.run(model, state, tokens, step);
+    }
+
+    /** Greedy decoding without a host round trip per token (see {@link StepGraphs#greedy}). */
+    @Override
+    public int[][] greedySteps(Object model, Object state, int[] first, int count,
+                               java.util.function.Function<int[], Tensor> step) {
+        if (!StepGraphs.ENABLED) return Ops.super.greedySteps(model, state, first, count, step);
+        return graphs.greedy(model, state, first, count, step);
     }
 
     // ------------------------------------------------------------------ normalisation

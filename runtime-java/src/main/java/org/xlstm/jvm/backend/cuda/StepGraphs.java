@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.xlstm.jvm.cuda.CudaGraph;
 import org.xlstm.jvm.cuda.DeviceBuffer;
@@ -77,10 +78,135 @@ final class StepGraphs implements AutoCloseable {
 
     StepGraphs(CudaOps ops) { this.ops = ops; }
 
+    // ------------------------------------------------------------------ greedy decoding on the device
+
+    /** Tokens a greedy graph records per row between two reads by the host (kernels/src/greedy.cu's ring). */
+    static final int RING = 1024;
+    /** Blocks per row of the arg-max kernel (each a slice of the vocabulary, one atomicMax). */
+    private static final int ARGMAX_BLOCKS = 64;
+
+    /** A greedy loop's graph: embedding of keys' tokens, the step, the arg-max into keys (greedy.cu). */
+    static final class Greedy {
+        final int rows;
+        final DeviceBuffer keys, fed, pos;
+        CudaGraph graph;
+        Tensor logits;
+
+        Greedy(CudaOps ops, int rows) {
+            this.rows = rows;
+            keys = ops.context().allocate((long) rows * Long.BYTES);
+            fed = ops.context().allocate((long) rows * RING * Integer.BYTES);
+            pos = ops.context().allocate((long) rows * Integer.BYTES);
+        }
+
+        void close() {
+            if (graph != null) graph.close();
+            keys.close();
+            fed.close();
+            pos.close();
+        }
+    }
+
+    private final Map<Key, Greedy> greedyEntries = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Key, Greedy> eldest) {
+            if (size() <= CAPACITY) return false;
+            eldest.getValue().close();
+            return true;
+        }
+    };
+
+    /** While a greedy loop runs its steps: nested {@link #run} calls run the step directly (no graph of their own). */
+    private boolean direct;
+    /** While a greedy step is captured: where its embedding takes the tokens from (null otherwise). */
+    private Greedy capturingGreedy;
+
+    Greedy capturingGreedy() { return capturingGreedy; }
+
+    /**
+     * {@link org.xlstm.jvm.backend.Ops#greedySteps} on the device. The first call for a (model, state, rows) runs one
+     * step eagerly (kernels load, workspace and allocator reach their steady sizes) with its arg-max into the keys,
+     * then captures embedding(keys) → step → arg-max(keys) as a graph; every later token is one replay, queued back
+     * to back. The host reads the ring of fed tokens every {@link #RING} tokens and the last arg-max from the keys.
+     */
+    synchronized int[][] greedy(Object model, Object state, int[] first, int count, Function<int[], Tensor> step) {
+        int rows = first.length;
+        int[][] out = new int[rows][count];
+        if (count == 0) return out;
+        Key key = new Key(model, state);
+        Greedy g = greedyEntries.get(key);
+        if (g != null && g.rows != rows) {
+            greedyEntries.remove(key).close();
+            g = null;
+        }
+        // the sequence per row of everything fed after `first`, then the last arg-max: out is its first `count`
+        int[][] seq = new int[rows][count + 1];
+        int have = 0, replays;
+        boolean wasDirect = direct;
+        direct = true;
+        try (Arena host = Arena.ofConfined()) {
+            if (g == null) {
+                Greedy fresh = new Greedy(ops, rows);
+                g = fresh;
+                greedyEntries.put(key, g);
+                ops.context().fillInts(g.keys.ptr(), 0, 2L * rows, ops.stream());
+                argmax(step.apply(first), g.keys.ptr(), rows);   // eager: the first step, its arg-max into the keys
+                capturingGreedy = g;
+                try {
+                    g.graph = ops.stream().capture(() -> {
+                        fresh.logits = step.apply(first);   // its embedding reads the keys, not `first`
+                        argmax(fresh.logits, fresh.keys.ptr(), rows);
+                    });
+                } finally {
+                    capturingGreedy = null;
+                }
+                replays = count - 1;
+            } else {
+                MemorySegment seed = host.allocate(ValueLayout.JAVA_LONG, rows);
+                for (int r = 0; r < rows; r++) seed.setAtIndex(ValueLayout.JAVA_LONG, r, (1L << 32) | (~first[r] & 0xffffffffL));
+                ops.context().copyToDevice(g.keys.ptr(), seed, (long) rows * Long.BYTES, ops.stream());
+                replays = count;
+                have = -1;   // the ring's first token is `first` itself
+            }
+            MemorySegment ring = host.allocate(ValueLayout.JAVA_INT, (long) rows * RING);
+            while (replays > 0) {
+                int n = Math.min(replays, RING);
+                ops.context().fillInts(g.pos.ptr(), 0, rows, ops.stream());
+                for (int i = 0; i < n; i++) g.graph.launch(ops.stream());
+                ops.stream().synchronize();
+                ops.context().copyToHost(ring, g.fed.ptr(), (long) rows * RING * Integer.BYTES);
+                for (int r = 0; r < rows; r++)
+                    for (int i = 0; i < n; i++) {
+                        int at = have + i;
+                        if (at >= 0) seq[r][at] = ring.getAtIndex(ValueLayout.JAVA_INT, (long) r * RING + i);
+                    }
+                have += n;
+                replays -= n;
+            }
+            ops.stream().synchronize();
+            MemorySegment keys = host.allocate(ValueLayout.JAVA_LONG, rows);
+            ops.context().copyToHost(keys, g.keys.ptr(), (long) rows * Long.BYTES);
+            for (int r = 0; r < rows; r++) seq[r][have] = ~(int) keys.getAtIndex(ValueLayout.JAVA_LONG, r);
+        } finally {
+            direct = wasDirect;
+        }
+        for (int r = 0; r < rows; r++) System.arraycopy(seq[r], 0, out[r], 0, count);
+        return out;
+    }
+
+    /** keys[r] = max(keys[r], the arg-max key of logits row r) (kernels/src/greedy.cu). */
+    private void argmax(Tensor logits, long keys, int rows) {
+        int v = logits.dim(-1);
+        if (logits.size() != (long) rows * v)
+            throw new IllegalStateException("a greedy step must return logits [" + rows + ", vocab]; got " + logits.size() + " values");
+        ops.context().kernel("greedy", "xlstm_argmax_key_f32").launchDependent(ARGMAX_BLOCKS, rows, 1, 256, 1, 1, 0,
+                ops.stream(), CudaOps.output(logits), keys, v);
+    }
+
     long capturingIds() { return capturingIds; }
 
     synchronized Tensor run(Object model, Object state, int[] tokens, Supplier<Tensor> step) {
-        if (!ENABLED) return step.get();
+        if (!ENABLED || direct) return step.get();
         Key key = new Key(model, state);
         Graph e = entries.get(key);
         if (e == null) {
@@ -121,6 +247,8 @@ final class StepGraphs implements AutoCloseable {
     public synchronized void close() {
         for (Graph e : entries.values()) e.reset(-1);
         entries.clear();
+        for (Greedy g : greedyEntries.values()) g.close();
+        greedyEntries.clear();
         staging.close();
     }
 }
