@@ -30,6 +30,43 @@ __nv_bfloat16* randw(size_t n) {
     return w;
 }
 
+/** Relative (normwise) difference of got from the double values want; a line, counted as failed above 1e-5. */
+void close(const std::string& what, const std::vector<double>& want, const float* got) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < want.size(); i++) {
+        num += (want[i] - got[i]) * (want[i] - got[i]);
+        den += want[i] * want[i];
+    }
+    double e = std::sqrt(num / std::max(den, 1e-300));
+    bool ok = e < 1e-5;
+    if (!ok) fails++;
+    std::printf("%s %s vs double: relative error %.2e\n", ok ? "ok  " : "FAIL", what.c_str(), e);
+}
+
+/** rmsNorm of x's rows in double (nw, nb may be null). */
+std::vector<double> rmsNormD(const float* x, const float* nw, const float* nb, int rows, int in, double eps) {
+    std::vector<double> y((size_t)rows * in);
+    for (int r = 0; r < rows; r++) {
+        double ss = 0;
+        for (int i = 0; i < in; i++) ss += (double)x[r * in + i] * x[r * in + i];
+        double s = 1 / std::sqrt(ss / in + eps);
+        for (int i = 0; i < in; i++) y[(size_t)r * in + i] = x[r * in + i] * s * (nw ? nw[i] : 1.0) + (nb ? nb[i] : 0.0);
+    }
+    return y;
+}
+
+/** y[r, o] = Σ x[r, i]·w[o, i] + b[o] in double (b may be null). */
+std::vector<double> linearD(const std::vector<double>& x, const __nv_bfloat16* w, const float* b, int rows, int in, int out) {
+    std::vector<double> y((size_t)rows * out);
+    for (int r = 0; r < rows; r++)
+        for (int o = 0; o < out; o++) {
+            double acc = b ? b[o] : 0;
+            for (int i = 0; i < in; i++) acc += x[(size_t)r * in + i] * __bfloat162float(w[(size_t)o * in + i]);
+            y[(size_t)r * out + o] = acc;
+        }
+    return y;
+}
+
 dim3 D(unsigned x) { return dim3{x, 1, 1}; }
 unsigned blocks(long n, int per) { return (unsigned)((n + per - 1) / per); }
 
@@ -63,7 +100,7 @@ void rmsNormLinears(int rows, int in, bool bias) {
     for (int j = 4; j < 6; j++)
         emu::launch(D(1), D(256), 0, [&] { xlstm_softcap_f32(y[j], y[j], cap, (int64_t)rows * outs[j]); });
     // fused
-    emu::launch(D(blocks(total, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)rows * in * 4, [&] {
+    emu::launch(D(blocks(total, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(rows * in + rows) * 4, [&] {
         auto kernel = rows == 1 ? xlstm_gemv_rmsnorm_group_r1 : xlstm_gemv_rmsnorm_group;
         kernel(y2[0], y2[1], y2[2], y2[3], y2[4], y2[5], w[0], w[1], w[2], w[3], w[4], w[5], b[0], b[1], b[2], b[3], b[4],
                b[5], outs[0], outs[1], outs[2], outs[3], outs[4], outs[5], x, nw, nb, 1e-5f, cap, 4, rows, in);
@@ -72,6 +109,15 @@ void rmsNormLinears(int rows, int in, bool bias) {
         same("rmsNormLinears rows=" + std::to_string(rows) + " in=" + std::to_string(in) + " bias=" + std::to_string(bias) +
                  " output " + std::to_string(j),
              y[j], y2[j], (size_t)rows * outs[j]);
+    // the fused result against doubles (the norm's reductions are shared with the separate kernel: check them too)
+    std::vector<double> nd = rmsNormD(x, nw, nb, rows, in, 1e-5);
+    for (int j = 0; j < 6; j++) {
+        std::vector<double> yd = linearD(nd, w[j], b[j], rows, in, outs[j]);
+        if (j >= 4)
+            for (double& v : yd) v = cap * std::tanh(v / cap);
+        close("rmsNormLinears rows=" + std::to_string(rows) + " in=" + std::to_string(in) + " output " + std::to_string(j),
+              yd, y2[j]);
+    }
     // the plain product against doubles (output 0)
     double num = 0, den = 0;
     for (int r = 0; r < rows; r++)
@@ -101,20 +147,30 @@ void gatedAndAdd(int rows, int in, int hidden, bool bias) {
     emu::launch(D(4), D(256), 0, [&] { xlstm_mul_activated_f32(u, u, g, act, (int64_t)rows * hidden); });
     // fused
     float* u2 = emu::galloc((size_t)rows * hidden);
-    emu::launch(D(blocks(hidden, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)rows * in * 4, [&] {
+    emu::launch(D(blocks(hidden, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(rows * in + rows) * 4, [&] {
         (rows == 1 ? xlstm_gemv_rmsnorm_gated_r1 : xlstm_gemv_rmsnorm_gated)(u2, wg, wu, bg, bu, hidden, x, nw, nb, 1e-5f,
                                                                              act, rows, in);
     });
     std::string tag = " rows=" + std::to_string(rows) + " in=" + std::to_string(in) + " bias=" + std::to_string(bias);
     same("rmsNormGatedLinear" + tag, u, u2, (size_t)rows * hidden);
+    {
+        std::vector<double> nd = rmsNormD(x, nw, nb, rows, in, 1e-5), gd = linearD(nd, wg, bg, rows, in, hidden),
+                            ud = linearD(nd, wu, bu, rows, in, hidden);
+        for (size_t i = 0; i < ud.size(); i++) ud[i] *= gd[i] / (1 + std::exp(-gd[i]));
+        close("rmsNormGatedLinear" + tag, ud, u2);
+    }
     // residual add: separate (product, add) vs fused, y over the residual itself
     float *res = randg((size_t)rows * in), *prod = emu::galloc((size_t)rows * in), *want = emu::galloc((size_t)rows * in);
+    std::vector<double> resd(res, res + (size_t)rows * in), downd = linearD(std::vector<double>(u, u + (size_t)rows * hidden),
+                                                                           wd, bd, rows, hidden, in);
+    for (size_t i = 0; i < resd.size(); i++) resd[i] += downd[i];
     emu::launch(D(blocks(in, GEMV_WARPS)), D(GEMV_WARPS * 32), 0,
                 [&] { xlstm_gemv_bf16w_f32(prod, u, wd, bd, rows, hidden, in); });
     emu::launch(D(4), D(256), 0, [&] { xlstm_add_f32(want, prod, res, (int64_t)rows * in); });
     emu::launch(D(blocks(in, GEMV_WARPS)), D(GEMV_WARPS * 32), 0,
                 [&] { (rows == 1 ? xlstm_gemv_add_r1 : xlstm_gemv_add)(res, wd, bd, res, u, rows, hidden, in); });
     same("linearAdd (over the residual)" + tag, want, res, (size_t)rows * in);
+    close("linearAdd" + tag, resd, res);
 }
 
 void headNormGated(int rows, int heads, int dh, bool offset) {
@@ -157,18 +213,39 @@ void headNormGatedLinearAdd(int rows, int heads, int dh, int out, bool offset) {
     float *h = randg(n, 3), *o = randg(n), *nw = randg(in), *nb = randg(in), *bias = randg(out);
     __nv_bfloat16* w = randw((size_t)out * in);
     float *res = randg((size_t)rows * out), *gated = emu::galloc(n), *want = emu::galloc((size_t)rows * out);
+    std::vector<double> res0(res, res + (size_t)rows * out);
     long segs = (long)rows * heads;
     emu::launch(D(blocks(segs, GEMV_WARPS)), D(GEMV_WARPS * 32), 0,
                 [&] { xlstm_headnorm_gated(gated, h, nw, nb, o, 3, heads, dh, 1e-6f, offset, segs); });
     emu::launch(D(blocks(out, GEMV_WARPS)), D(GEMV_WARPS * 32), 0,
                 [&] { xlstm_gemv_add(want, w, bias, res, gated, rows, in, out); });
-    emu::launch(D(blocks(out, GEMV_WARPS)), D(GEMV_WARPS * 32), n * 4, [&] {
+    emu::launch(D(blocks(out, GEMV_WARPS)), D(GEMV_WARPS * 32), (n + 2 * segs) * 4, [&] {
         (rows == 1 ? xlstm_gemv_headnorm_gated_add_r1 : xlstm_gemv_headnorm_gated_add)(res, w, bias, res, h, o, nw, nb, 1e-6f,
                                                                                    offset, 3, heads, rows, in, out);
     });
-    same("headNormGatedLinearAdd rows=" + std::to_string(rows) + " heads=" + std::to_string(heads) + " dh=" +
-             std::to_string(dh) + " out=" + std::to_string(out),
-         want, res, (size_t)rows * out);
+    std::string tag = "headNormGatedLinearAdd rows=" + std::to_string(rows) + " heads=" + std::to_string(heads) +
+                      " dh=" + std::to_string(dh) + " out=" + std::to_string(out);
+    same(tag, want, res, (size_t)rows * out);
+    // against doubles: layer norm per (row, head), scale (1 + w when offset), shift, times sigmoid(o), product, residual
+    std::vector<double> g(n);
+    for (int r = 0; r < rows; r++)
+        for (int hd = 0; hd < heads; hd++) {
+            const float* seg = h + (size_t)r * in + (size_t)hd * dh;
+            double mean = 0, var = 0;
+            for (int c = 0; c < dh; c++) mean += seg[c];
+            mean /= dh;
+            for (int c = 0; c < dh; c++) var += (seg[c] - mean) * (seg[c] - mean);
+            var /= dh;
+            for (int c = 0; c < dh; c++) {
+                size_t at = (size_t)r * in + (size_t)hd * dh + c;
+                int ch = hd * dh + c;
+                double v = (seg[c] - mean) / std::sqrt(var + 1e-6) * (offset ? 1.0 + nw[ch] : (double)nw[ch]) + nb[ch];
+                g[at] = v / (1 + std::exp(-(double)o[at]));
+            }
+        }
+    std::vector<double> yd = linearD(g, w, bias, rows, in, out);
+    for (size_t i = 0; i < yd.size(); i++) yd[i] += res0[i];
+    close(tag, yd, res);
 }
 }  // namespace
 
@@ -179,12 +256,21 @@ int main() {
             gatedAndAdd(rows, 64, 40, bias);
         }
     rmsNormLinears(2, 2048, true);   // the largest input the prologue kernels take (CudaOps routes larger ones apart)
+    rmsNormLinears(16, 768, false);  // xLSTM-7B's width at 16 rows: the 48 KB edge of the staged rows
+    rmsNormLinears(1, 776, true);    // not a multiple of 256 (16-byte vectors past the block's first 256)
+    gatedAndAdd(1, 768, 72, true);
+    gatedAndAdd(5, 1000, 24, false);
+    gatedAndAdd(2, 2048, 16, true);  // two vectors per thread in the prologue
     headNormGated(1, 4, 48, false);
     headNormGated(5, 3, 20, true);
     longGemv(1, 4104, 9);
     longGemv(3, 2056, 5);
     headNormGatedLinearAdd(1, 4, 48, 40, false);
     headNormGatedLinearAdd(7, 2, 24, 17, true);
+    headNormGatedLinearAdd(1, 4, 192, 24, true);   // xLSTM-7B's mLSTM heads (D = 768)
+    headNormGatedLinearAdd(1, 8, 3, 9, false);     // heads of 3 channels: a 16-byte vector spans two heads
+    headNormGatedLinearAdd(16, 4, 24, 8, true);
+    headNormGatedLinearAdd(2, 1, 2048, 5, false);  // one head over a 2048-wide input: two vectors per thread
     std::printf(fails == 0 ? "ALL OK\n" : "%d FAILURES\n", fails);
     return fails != 0;
 }

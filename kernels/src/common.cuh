@@ -64,3 +64,17 @@ __device__ __forceinline__ void pdl_trigger() {
     asm volatile("griddepcontrol.launch_dependents;" :::);
 #endif
 }
+
+// Asks the L2 cache for the 128-byte lines of n floats at p (one prefetch per line, spread over the block's threads;
+// no registers, no result): for small constant inputs (norm weights, biases) that a dependently launched kernel
+// reads only after pdl_wait(), so that they arrive while the previous kernel finishes. A no-op off the device.
+__device__ __forceinline__ void prefetch_l2_block(const float* p, int n) {
+#if defined(__CUDA_ARCH__)
+    if (p == nullptr) return;
+    for (int i = threadIdx.x * 32; i < n; i += blockDim.x * 32)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(__cvta_generic_to_global(p + i)));
+#else
+    (void)p;
+    (void)n;
+#endif
+}

@@ -4,9 +4,11 @@
 // compute, in the same float order (norms as norms.cu, products as gemv.cu, epilogues as elementwise.cu), so fused
 // and unfused steps agree bit for bit. Rows r < rows <= R (R = GEMV_MAX_ROWS, or 1 in the "_r1" builds); in % 8 == 0.
 // Kernels with a prologue (a norm of the input) first issue their weight loads (in <= 2048: one pass), then compute
-// the prologue into dynamic shared memory (rows · in floats) while the weights arrive. All are launched dependently
-// (CudaKernel.launchDependent): weights are requested before pdl_wait(), so they stream in while the previous
-// kernel finishes.
+// the prologue with the whole block into dynamic shared memory while the weights arrive: rows · in floats of
+// normalised input, then the norm's per-row (rows floats) or per-segment (2 · rows · heads floats) statistics. All are
+// launched dependently (CudaKernel.launchDependent): weights and biases are requested (and the norm weights asked
+// into L2) before pdl_wait(), so they stream in while the previous kernel finishes; after it, the critical path is
+// one round of loads of the input, reductions in shared memory, the products and the warp sums.
 #include "gemv.cuh"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -26,6 +28,7 @@ template <int R>
 __device__ __forceinline__ void gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
+    float* rs = xs + rows * in;
     int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), j = 6;
     float* y = nullptr; const __nv_bfloat16* w = nullptr; const float* bias = nullptr; int out = 0;
     if (o < o0) { j = 0; y = y0; w = w0; bias = b0; out = o0; }
@@ -37,15 +40,18 @@ __device__ __forceinline__ void gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
     const int vecs = in >> 3;
     uint4 buf[GEMV_MAX_VECS];
     warp_load_weights(w == nullptr ? w0 : w + (int64_t)o * in, j < 6 ? vecs : 0, 0, buf);
+    const float bo = j < 6 && bias != nullptr ? __ldg(bias + o) : 0.f;
+    prefetch_l2_block(nw, in);
+    prefetch_l2_block(nb, in);
     pdl_wait();
     pdl_trigger();
-    rmsnorm_rows_to_shared(x, nw, nb, eps, rows, in, xs);   // every thread: it ends in a barrier
+    rmsnorm_rows_block(x, nw, nb, eps, rows, in, xs, rs);   // every thread: it ends in a barrier
     if (j == 6) return;
     float acc[R] = {};
     warp_dot_loaded<R>(buf, vecs, 0, xs, in, rows, acc);
     const bool capped = j >= capFrom && cap > 0.f;
     warp_finish<R>(acc, rows, [&](int r, float s) {
-        float v = s + (bias == nullptr ? 0.f : bias[o]);
+        float v = s + bo;
         y[(int64_t)r * out + o] = capped ? cap * tanhf(v / cap) : v;
     });
 }
@@ -67,14 +73,18 @@ template <int R>
 __device__ __forceinline__ void gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
+    float* rs = xs + rows * in;
     const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), vecs = o < out ? in >> 3 : 0;
     const int oc = o < out ? o : 0;
     uint4 bufg[GEMV_MAX_VECS], bufu[GEMV_MAX_VECS];
     warp_load_weights(wg + (int64_t)oc * in, vecs, 0, bufg);
     warp_load_weights(wu + (int64_t)oc * in, vecs, 0, bufu);
+    const float bgo = bg == nullptr ? 0.f : __ldg(bg + oc), buo = bu == nullptr ? 0.f : __ldg(bu + oc);
+    prefetch_l2_block(nw, in);
+    prefetch_l2_block(nb, in);
     pdl_wait();
     pdl_trigger();
-    rmsnorm_rows_to_shared(x, nw, nb, eps, rows, in, xs);
+    rmsnorm_rows_block(x, nw, nb, eps, rows, in, xs, rs);
     if (o >= out) return;
     float ag[R] = {}, au[R] = {};
     warp_dot_loaded<R>(bufg, vecs, 0, xs, in, rows, ag);
@@ -85,8 +95,8 @@ __device__ __forceinline__ void gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
         if (r < rows) {
             float g = warp_sum(ag[r]), u = warp_sum(au[r]);
             if (lane == 0) {
-                g += bg == nullptr ? 0.f : bg[o];
-                u += bu == nullptr ? 0.f : bu[o];
+                g += bgo;
+                u += buo;
                 y[(int64_t)r * out + o] = u * activate(act, g);
             }
         }
@@ -108,11 +118,13 @@ template <int R>
 __device__ __forceinline__ void gemv_add(ADD_PARAMS) {
     const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
     if (o >= out) return;
-    float acc[R] = {};
-    warp_dots_dependent<R>(w + (int64_t)o * in, x, in, rows, in, acc);
+    const float bo = bias == nullptr ? 0.f : __ldg(bias + o);
+    float acc[R] = {}, res0 = 0.f;
+    // batch 1: the residual is requested right after the wait, so that it is there when the sum is
+    warp_dots_dependent<R>(w + (int64_t)o * in, x, in, rows, in, acc, [&] { if (R == 1) res0 = residual[o]; });
     warp_finish<R>(acc, rows, [&](int r, float s) {
         const int64_t at = (int64_t)r * out + o;
-        y[at] = (s + (bias == nullptr ? 0.f : bias[o])) + residual[at];
+        y[at] = (s + bo) + (R == 1 ? res0 : residual[at]);
     });
 }
 
@@ -122,7 +134,7 @@ extern "C" __global__ void xlstm_gemv_add_r1(ADD_PARAMS) { gemv_add<1>(ADD_ARGS)
 
 // ---------------------------------------------------------------------------------------------------------------
 // An mLSTM layer's output: y = (headLayerNorm(h) ⊙ act(o))·Wᵀ + b + residual, the gated rows computed into shared
-// memory (one warp per (row, head) segment) while the weights arrive. y may alias residual.
+// memory by the block (headnorm_gated_rows_block) while the weights arrive. y may alias residual.
 #define HEADNORM_ADD_PARAMS                                                                                        \
     float *y, const __nv_bfloat16 *__restrict__ w, const float *__restrict__ bias, const float *residual,          \
         const float *__restrict__ h, const float *__restrict__ og, const float *__restrict__ nw,                   \
@@ -133,22 +145,24 @@ template <int R>
 __device__ __forceinline__ void gemv_headnorm_gated_add(HEADNORM_ADD_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
+    float* st = xs + rows * in;
     const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), vecs = o < out ? in >> 3 : 0;
+    const int oc = o < out ? o : 0;
     uint4 buf[GEMV_MAX_VECS];
-    warp_load_weights(w + (int64_t)(o < out ? o : 0) * in, vecs, 0, buf);
+    warp_load_weights(w + (int64_t)oc * in, vecs, 0, buf);
+    const float bo = bias == nullptr ? 0.f : __ldg(bias + oc);
+    prefetch_l2_block(nw, in);
+    prefetch_l2_block(nb, in);
     pdl_wait();
     pdl_trigger();
-    const int warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5, dh = in / heads;
-    for (int seg = warp; seg < rows * heads; seg += nwarps)
-        headnorm_gated_segment(h + (int64_t)seg * dh, og + (int64_t)seg * dh, xs + seg * dh, seg % heads, dh, nw, nb, eps,
-                               offset, act);
-    __syncthreads();
+    const float res0 = R == 1 ? residual[oc] : 0.f;   // batch 1: requested before the prologue
+    headnorm_gated_rows_block(h, og, nw, nb, eps, offset, act, heads, rows, in, xs, st);
     if (o >= out) return;
     float acc[R] = {};
     warp_dot_loaded<R>(buf, vecs, 0, xs, in, rows, acc);
     warp_finish<R>(acc, rows, [&](int r, float s) {
         const int64_t at = (int64_t)r * out + o;
-        y[at] = (s + (bias == nullptr ? 0.f : bias[o])) + residual[at];
+        y[at] = (s + bo) + (R == 1 ? res0 : residual[at]);
     });
 }
 

@@ -69,19 +69,26 @@ __device__ __forceinline__ void warp_dots(const __nv_bfloat16* __restrict__ w, c
  * requested, then pdl_wait() (x is the previous kernel's output), then the products. Every caller of a launch that
  * reaches this must not have read or written the previous kernel's data before.
  */
-template <int R>
+template <int R, class AfterWait>
 __device__ __forceinline__ void warp_dots_dependent(const __nv_bfloat16* __restrict__ w, const float* x, int ldx,
-                                                    int rows, int in, float* acc) {
+                                                    int rows, int in, float* acc, AfterWait after_wait) {
     const int vecs = in >> 3;
     uint4 buf[GEMV_MAX_VECS];
     warp_load_weights(w, vecs, 0, buf);
     pdl_wait();
     pdl_trigger();
+    after_wait();   // e.g. loads of the epilogue's inputs, issued before the products so that they arrive meanwhile
     warp_dot_loaded<R>(buf, vecs, 0, x, ldx, rows, acc);
     for (int base = 32 * GEMV_MAX_VECS; base < vecs; base += 32 * GEMV_MAX_VECS) {
         warp_load_weights(w, vecs, base, buf);
         warp_dot_loaded<R>(buf, vecs, base, x, ldx, rows, acc);
     }
+}
+
+template <int R>
+__device__ __forceinline__ void warp_dots_dependent(const __nv_bfloat16* __restrict__ w, const float* x, int ldx,
+                                                    int rows, int in, float* acc) {
+    warp_dots_dependent<R>(w, x, ldx, rows, in, acc, [] {});
 }
 
 /** y[r·out + o] = warp sum of acc[r] (+ bias[o]) by lane 0, through `finish(r, value)`. */
@@ -97,12 +104,116 @@ __device__ __forceinline__ void warp_finish(const float* acc, int rows, Finish f
     }
 }
 
-/** The rows of x normalised as xlstm_rmsnorm_f32 does into shared xs [rows, in]; one warp per row, then a barrier. */
-__device__ __forceinline__ void rmsnorm_rows_to_shared(const float* __restrict__ x, const float* __restrict__ nw,
-                                                       const float* __restrict__ nb, float eps, int rows, int in,
-                                                       float* xs) {
-    const int warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    for (int r = warp; r < rows; r += nwarps) rmsnorm_row(x + (int64_t)r * in, xs + r * in, in, nw, nb, eps);
+/**
+ * Copies n4 16-byte vectors from src (global) to dst (shared) with the whole block, each thread issuing up to four
+ * loads before it stores any (one round trip for a decode step's few rows).
+ */
+__device__ __forceinline__ void stage_vectors(const float* __restrict__ src, int n4, float* dst) {
+    const float4* s = reinterpret_cast<const float4*>(src);
+    float4* d = reinterpret_cast<float4*>(dst);
+    const int nt = blockDim.x;
+    for (int v0 = threadIdx.x; v0 < n4; v0 += 4 * nt) {
+        float4 t[4];
+#pragma unroll
+        for (int u = 0; u < 4; u++)
+            if (v0 + u * nt < n4) t[u] = s[v0 + u * nt];
+#pragma unroll
+        for (int u = 0; u < 4; u++)
+            if (v0 + u * nt < n4) d[v0 + u * nt] = t[u];
+    }
+}
+
+/** p[4v .. 4v+3] as a vector (scalar loads: p need not be 16-byte aligned), or four times dflt when p is null. */
+__device__ __forceinline__ float4 load4_or(const float* __restrict__ p, int v, float dflt) {
+    if (p == nullptr) return make_float4(dflt, dflt, dflt, dflt);
+    return make_float4(p[4 * v], p[4 * v + 1], p[4 * v + 2], p[4 * v + 3]);
+}
+
+/**
+ * The rows of x [rows, in] normalised as xlstm_rmsnorm_f32 normalises them, bit for bit, into shared xs [rows, in],
+ * by the whole block: every thread copies 16-byte vectors of x (all rows in one round of loads), one warp per row
+ * then reduces it from shared memory in rms_rinv_warp's order into rs[row] (shared, rows floats), and every thread
+ * scales its vectors. Where one warp read the row from global memory twice, in a dependent chain of loads, the
+ * block now waits for one round of loads and a reduction in shared memory. Call after pdl_wait() with every thread
+ * of the block (blockDim a multiple of 32); ends in a barrier. x 16-byte aligned, in % 4 == 0.
+ */
+__device__ __forceinline__ void rmsnorm_rows_block(const float* __restrict__ x, const float* __restrict__ nw,
+                                                   const float* __restrict__ nb, float eps, int rows, int in,
+                                                   float* xs, float* rs) {
+    const int tid = threadIdx.x, nt = blockDim.x, in4 = in >> 2;
+    stage_vectors(x, rows * in4, xs);
+    // this thread's first vector of norm weights, requested now: it arrives while the rows are reduced
+    const float4 w0 = load4_or(nw, tid < in4 ? tid : 0, 1.f), b0 = load4_or(nb, tid < in4 ? tid : 0, 0.f);
+    __syncthreads();
+    for (int r = tid >> 5; r < rows; r += nt >> 5) {
+        const float s = rms_rinv_warp(xs + r * in, in, eps);
+        if ((tid & 31) == 0) rs[r] = s;
+    }
+    __syncthreads();
+    for (int v = tid; v < in4; v += nt) {
+        const float4 w = v == tid ? w0 : load4_or(nw, v, 1.f), b = v == tid ? b0 : load4_or(nb, v, 0.f);
+        for (int r = 0; r < rows; r++) {
+            float4* p = reinterpret_cast<float4*>(xs + r * in) + v;
+            float4 e = *p;
+            const float s = rs[r];
+            e.x = rms_apply(e.x, s, w.x, b.x);
+            e.y = rms_apply(e.y, s, w.y, b.y);
+            e.z = rms_apply(e.z, s, w.z, b.z);
+            e.w = rms_apply(e.w, s, w.w, b.w);
+            *p = e;
+        }
+    }
+    __syncthreads();
+}
+
+/**
+ * The rows of h [rows, in] head-layer-normalised (heads segments of in / heads) and multiplied by act(og), as
+ * xlstm_headnorm_f32 then xlstm_mul_activated_f32 compute them (bit for bit), into shared xs [rows, in], by the
+ * whole block: h staged in one round of loads, one warp per (row, head) segment reducing it from shared memory
+ * (layernorm_stats_warp) into st[2·segment] (mean) and st[2·segment + 1] (rstd), then every thread scales and gates
+ * its vectors. Call after pdl_wait() with every thread of the block; ends in a barrier. h 16-byte aligned, in % 4 == 0.
+ */
+__device__ __forceinline__ void headnorm_gated_rows_block(const float* __restrict__ h, const float* __restrict__ og,
+                                                          const float* __restrict__ nw, const float* __restrict__ nb,
+                                                          float eps, int offset, int act, int heads, int rows, int in,
+                                                          float* xs, float* st) {
+    const int tid = threadIdx.x, nt = blockDim.x, in4 = in >> 2, dh = in / heads, segs = rows * heads;
+    stage_vectors(h, rows * in4, xs);
+    // the first row's gate values of this thread's first vector, requested now: they arrive during the reductions
+    const int v0 = tid < in4 ? tid : 0;
+    const float4 g0 = make_float4(og[4 * v0], og[4 * v0 + 1], og[4 * v0 + 2], og[4 * v0 + 3]);
+    __syncthreads();
+    for (int seg = tid >> 5; seg < segs; seg += nt >> 5) {
+        float mean, rstd;
+        layernorm_stats_warp(xs + seg * dh, dh, eps, mean, rstd);
+        if ((tid & 31) == 0) {
+            st[2 * seg] = mean;
+            st[2 * seg + 1] = rstd;
+        }
+    }
+    __syncthreads();
+    for (int v = tid; v < in4; v += nt) {
+        float sc[4], bi[4];
+        int hd[4];
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            const int c = 4 * v + q;
+            sc[q] = layernorm_scale(nw, c, offset);
+            bi[q] = nb == nullptr ? 0.f : nb[c];
+            hd[q] = c / dh;
+        }
+        for (int r = 0; r < rows; r++) {
+            const float* orow = og + (int64_t)r * in;
+            float* xr = xs + r * in;
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                const int c = 4 * v + q, seg = r * heads + hd[q];
+                const float gv = r == 0 && v == tid ? (q == 0 ? g0.x : q == 1 ? g0.y : q == 2 ? g0.z : g0.w) : orow[c];
+                const float y = layernorm_apply(xr[c], st[2 * seg], st[2 * seg + 1], sc[q], bi[q]);
+                xr[c] = y * activate(act, gv);
+            }
+        }
+    }
     __syncthreads();
 }
 

@@ -1,18 +1,50 @@
-// Normalisations of one row (or one head's segment) by one warp, shared by the norm kernels (norms.cu) and the
-// decode kernels that normalise their input as a prologue (gemv.cuh, decode.cu): the same per-lane order everywhere,
-// so a fused kernel's normalised values are bit for bit the separate kernel's.
+// Normalisations of one row (or one head's segment), shared by the norm kernels (norms.cu) and the decode kernels
+// that normalise their input as a prologue (gemv.cuh, decode.cu): the same per-lane order everywhere, so a fused
+// kernel's normalised values are bit for bit the separate kernel's. The reductions (one warp: lane l sums elements
+// l, l + 32, ... in order, then a warp_sum) and the per-element formulas are split out so that a prologue can stage
+// its rows in shared memory with the whole block and still reduce them exactly as a single warp does.
 #pragma once
 #include "common.cuh"
+
+/** rsqrt(mean(xr²) + eps) over cols, by one warp (every lane returns it); xr may be shared memory. */
+__device__ __forceinline__ float rms_rinv_warp(const float* xr, int cols, float eps) {
+    const int lane = threadIdx.x & 31;
+    float s = 0.f;
+    for (int c = lane; c < cols; c += 32) s += xr[c] * xr[c];
+    return rsqrtf(warp_sum(s) / cols + eps);
+}
+
+/** One element of an RMS-normalised row: w is the norm weight (1 when absent), b its bias (0 when absent). */
+__device__ __forceinline__ float rms_apply(float x, float r, float w, float b) { return x * r * w + b; }
 
 /** yr = xr·rsqrt(mean(xr²) + eps)·w + b over cols (w, b may be null); yr may be shared memory. */
 __device__ __forceinline__ void rmsnorm_row(const float* xr, float* yr, int cols, const float* __restrict__ w,
                                             const float* __restrict__ b, float eps) {
     const int lane = threadIdx.x & 31;
-    float s = 0.f;
-    for (int c = lane; c < cols; c += 32) s += xr[c] * xr[c];
-    const float r = rsqrtf(warp_sum(s) / cols + eps);
+    const float r = rms_rinv_warp(xr, cols, eps);
     for (int c = lane; c < cols; c += 32)
-        yr[c] = xr[c] * r * (w == nullptr ? 1.f : w[c]) + (b == nullptr ? 0.f : b[c]);
+        yr[c] = rms_apply(xr[c], r, w == nullptr ? 1.f : w[c], b == nullptr ? 0.f : b[c]);
+}
+
+/** Mean and rsqrt(variance + eps) of dh values, by one warp (every lane gets them); xr may be shared memory. */
+__device__ __forceinline__ void layernorm_stats_warp(const float* xr, int dh, float eps, float& mean, float& rstd) {
+    const int lane = threadIdx.x & 31;
+    float s = 0.f;
+    for (int c = lane; c < dh; c += 32) s += xr[c];
+    mean = warp_sum(s) / dh;
+    float v = 0.f;
+    for (int c = lane; c < dh; c += 32) { float d = xr[c] - mean; v += d * d; }
+    rstd = rsqrtf(warp_sum(v) / dh + eps);
+}
+
+/** Channel ch's scale of a (head) layer norm: 1 + w when offset, w, or 1 when w is null. */
+__device__ __forceinline__ float layernorm_scale(const float* __restrict__ w, int ch, int offset) {
+    return w == nullptr ? 1.f : (offset ? 1.f + w[ch] : w[ch]);
+}
+
+/** One element of a layer-normalised segment (bias 0 when absent). */
+__device__ __forceinline__ float layernorm_apply(float x, float mean, float rstd, float scale, float bias) {
+    return (x - mean) * rstd * scale + bias;
 }
 
 /**
@@ -23,15 +55,10 @@ __device__ __forceinline__ void headnorm_segment(const float* xr, float* yr, int
                                                  const float* __restrict__ w, const float* __restrict__ bias, float eps,
                                                  int offset) {
     const int lane = threadIdx.x & 31;
-    float s = 0.f;
-    for (int c = lane; c < dh; c += 32) s += xr[c];
-    const float mean = warp_sum(s) / dh;
-    float v = 0.f;
-    for (int c = lane; c < dh; c += 32) { float d = xr[c] - mean; v += d * d; }
-    const float rstd = rsqrtf(warp_sum(v) / dh + eps);
+    float mean, rstd;
+    layernorm_stats_warp(xr, dh, eps, mean, rstd);
     for (int c = lane; c < dh; c += 32) {
         int ch = head * dh + c;
-        float scale = w == nullptr ? 1.f : (offset ? 1.f + w[ch] : w[ch]);
-        yr[c] = (xr[c] - mean) * rstd * scale + (bias == nullptr ? 0.f : bias[ch]);
+        yr[c] = layernorm_apply(xr[c], mean, rstd, layernorm_scale(w, ch, offset), bias == nullptr ? 0.f : bias[ch]);
     }
 }

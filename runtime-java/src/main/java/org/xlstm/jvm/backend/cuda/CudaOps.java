@@ -221,6 +221,17 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
                 && (long) rows * inF * Float.BYTES <= 48 * 1024 && in(x) % 16 == 0;
     }
 
+    /**
+     * Dynamic shared memory of a decode kernel with a prologue: the staged rows ({@code rows · in} floats) and the
+     * norm's statistics ({@code stats} floats); past 48 KB (16 rows of 768 plus the statistics) the kernel is granted
+     * more first.
+     */
+    private static int prologueShared(CudaKernel kernel, int rows, int inF, int stats) {
+        int bytes = (rows * inF + stats) * Float.BYTES;
+        if (bytes > 48 * 1024) kernel.setMaxDynamicSharedMemory(bytes);
+        return bytes;
+    }
+
     /** A decode kernel's build for {@code rows}: the batch-1 one ("_r1", fewer registers) or the general one. */
     private CudaKernel gemvKernel(String module, String name, int rows) {
         return k(module, rows == 1 ? name + "_r1" : name);
@@ -259,8 +270,9 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         args[29] = capFrom;
         args[30] = rows;
         args[31] = inF;
-        gemvKernel("decode", "xlstm_gemv_rmsnorm_group", rows).launchDependent((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
-                rows * inF * Float.BYTES, stream, args);
+        CudaKernel kernel = gemvKernel("decode", "xlstm_gemv_rmsnorm_group", rows);
+        kernel.launchDependent((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
+                prologueShared(kernel, rows, inF, rows), stream, args);
     }
 
     @Override
@@ -273,8 +285,9 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             return;
         }
         int rows = x.rows(), inF = x.cols(), outF = upWeight.dim(0);
-        gemvKernel("decode", "xlstm_gemv_rmsnorm_gated", rows).launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
-                rows * inF * Float.BYTES, stream, out(y), weightBf16(gateWeight), weightBf16(upWeight), in(gateBias),
+        CudaKernel kernel = gemvKernel("decode", "xlstm_gemv_rmsnorm_gated", rows);
+        kernel.launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
+                prologueShared(kernel, rows, inF, rows), stream, out(y), weightBf16(gateWeight), weightBf16(upWeight), in(gateBias),
                 in(upBias), outF, in(x), in(normWeight), in(normBias), eps, act.ordinal(), rows, inF);
     }
 
@@ -301,8 +314,9 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             return;
         }
         int rows = h.rows(), inF = h.cols(), outF = weight.dim(0);
-        gemvKernel("decode", "xlstm_gemv_headnorm_gated_add", rows).launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1,
-                GEMV_WARPS * 32, 1, 1, rows * inF * Float.BYTES, stream, out(y), weightBf16(weight), in(bias), in(residual),
+        CudaKernel kernel = gemvKernel("decode", "xlstm_gemv_headnorm_gated_add", rows);
+        kernel.launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1,
+                GEMV_WARPS * 32, 1, 1, prologueShared(kernel, rows, inF, 2 * rows * numHeads), stream, out(y), weightBf16(weight), in(bias), in(residual),
                 in(h), in(gate), in(normWeight), in(normBias), eps, weightIsOffset ? 1 : 0, act.ordinal(), numHeads, rows,
                 inF, outF);
     }
