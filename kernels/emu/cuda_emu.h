@@ -105,7 +105,10 @@ inline void set_thread(int t) {
 /** Threads in warp w (the last warp of a block whose size is not a multiple of 32 is partial). */
 inline int warp_size(int w) { return std::min(32, blk->nthreads - 32 * w); }
 
-/** EMU_REVERSE=1 runs the threads in the opposite order: a race in one order often reads stale data in the other. */
+/**
+ * EMU_REVERSE=1 runs the threads (and the blocks, see launch) in the opposite order: a race in one order often reads
+ * stale data in the other.
+ */
 inline bool reverse() {
     static const bool r = [] { const char* e = std::getenv("EMU_REVERSE"); return e != nullptr && e[0] == '1'; }();
     return r;
@@ -206,10 +209,13 @@ inline void launch(dim3 grid, dim3 block, size_t shmem, const std::function<void
     if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535) fail("emulator: invalid gridDim");
     gridDim = grid;
     blockDim = block;
-    for (unsigned z = 0; z < grid.z; z++)
-        for (unsigned y = 0; y < grid.y; y++)
-            for (unsigned x = 0; x < grid.x; x++) {
-                blockIdx = dim3{x, y, z};
+    for (unsigned zi = 0; zi < grid.z; zi++)
+        for (unsigned yi = 0; yi < grid.y; yi++)
+            for (unsigned xi = 0; xi < grid.x; xi++) {
+                // EMU_REVERSE also runs the blocks last to first (a block that reads what another block of the same
+                // launch writes then sees it in one of the two orders)
+                const bool rev = reverse();
+                blockIdx = dim3{rev ? grid.x - 1 - xi : xi, rev ? grid.y - 1 - yi : yi, rev ? grid.z - 1 - zi : zi};
                 std::memset(smem, 0xff, shmem);                     // NaN everywhere: unwritten reads show
                 std::memset(smem + shmem, 0xa5, EMU_CANARY);
                 Block b;
@@ -259,3 +265,11 @@ inline float __shfl_up_sync(unsigned, float v, unsigned d) {
     float r = emu::exchange(v, src < 0 ? (int)emu::lane() : src);
     return src < 0 ? v : r;
 }
+
+// Atomics: fibers switch only at barriers and shuffles, so a plain read-modify-write is atomic here.
+inline unsigned atomicAdd(unsigned* p, unsigned v) {
+    unsigned old = *p;
+    *p = old + v;
+    return old;
+}
+inline void __threadfence() {}

@@ -1,6 +1,7 @@
-// Runs the one-kernel mLSTM step (xlstm_mlstm_step_fused_f32) on the CPU emulator against a double-precision
-// recurrent step (the formulas of the two-kernel step it replaces): outputs h and the state C, n, m over several
-// steps, from a carried state and from the zero state.
+// Runs the one-kernel mLSTM steps (xlstm_mlstm_step_fused_f32: a block per head; xlstm_mlstm_step_cols_f32: a block
+// per head and slice of columns) on the CPU emulator against a double-precision recurrent step (the formulas of the
+// two-kernel step they replace): outputs h and the state C, n, m over several steps, from a carried state and from
+// the zero state; the sliced kernel's block counters must be back at zero.
 //   kernels/emu/run.sh mlstm_step
 #include "cuda_emu.h"
 #include "../src/mlstm_step.cu"   // the two-kernel step's static shared arrays are not emulated (not run here)
@@ -30,7 +31,7 @@ void close(const std::string& what, const float* a, const std::vector<double>& b
     std::printf("%s %s relative difference %.2e\n", ok ? "ok  " : "FAIL", what.c_str(), e);
 }
 
-void stepCase(int B, int S, int NH, int DQ, int DV, float m0) {
+void stepCase(int B, int S, int NH, int DQ, int DV, float m0, int cols = 16) {
     size_t nq = (size_t)B * S * NH * DQ, nv = (size_t)B * S * NH * DV, ng = (size_t)B * S * NH;
     size_t nc = (size_t)B * NH * DQ * DV, nn = (size_t)B * NH * DQ, nm = (size_t)B * NH;
     float *q = randg(nq), *k = randg(nq), *v = randg(nv), *ig = randg(ng, 2), *fg = randg(ng, 2, 2);
@@ -41,10 +42,21 @@ void stepCase(int B, int S, int NH, int DQ, int DV, float m0) {
         std::memset(n, 0, nn * 4);
     }
     std::vector<double> rC(C, C + nc), rn(n, n + nn), rm(m, m + nm), rh(nv);
+    // the column-sliced kernel on copies of the state (counters start at zero and must end there)
+    float *C2 = emu::galloc(nc), *n2 = emu::galloc(nn), *m2 = emu::galloc(nm), *h2 = emu::galloc(nv);
+    std::memcpy(C2, C, nc * 4);
+    std::memcpy(n2, n, nn * 4);
+    std::memcpy(m2, m, nm * 4);
+    unsigned* counters = reinterpret_cast<unsigned*>(emu::galloc(nm));
+    std::memset(counters, 0, nm * 4);
     int v4 = DV / 4, groups = STEP_FUSED_THREADS / v4;
     size_t shared = (size_t)(32 + ((3 * DQ + 3) & ~3) + groups * DV) * 4;
     emu::launch(dim3{(unsigned)(B * NH)}, dim3{STEP_FUSED_THREADS}, shared,
                 [&] { xlstm_mlstm_step_fused_f32(q, k, v, ig, fg, C, n, m, h, S, NH, DQ, DV, 1e-6f); });
+    int colGroups = STEP_COLS_THREADS / (cols / 4);
+    size_t colShared = (size_t)(32 + ((3 * DQ + 3) & ~3) + colGroups * cols) * 4;
+    emu::launch(dim3{(unsigned)(B * NH), (unsigned)((DV + cols - 1) / cols)}, dim3{STEP_COLS_THREADS}, colShared,
+                [&] { xlstm_mlstm_step_cols_f32(q, k, v, ig, fg, C2, n2, m2, h2, counters, S, NH, DQ, DV, cols, 1e-6f); });
     const double ks = 1.0 / std::sqrt((double)DQ);
     for (int b = 0; b < B; b++)
         for (int hd = 0; hd < NH; hd++) {
@@ -78,6 +90,15 @@ void stepCase(int B, int S, int NH, int DQ, int DV, float m0) {
     close("C", C, rC);
     close("n", n, rn);
     close("m", m, rm);
+    std::printf("column slices of %d:\n", cols);
+    close("h", h2, rh);
+    close("C", C2, rC);
+    close("n", n2, rn);
+    close("m", m2, rm);
+    bool zero = true;
+    for (size_t i = 0; i < nm; i++) zero = zero && counters[i] == 0;
+    if (!zero) fails++;
+    std::printf("%s counters back at zero\n", zero ? "ok  " : "FAIL");
 }
 }  // namespace
 
@@ -86,6 +107,10 @@ int main() {
     stepCase(2, 3, 2, 16, 24, -INFINITY);
     stepCase(1, 2, 1, 8, 4, 0.5f);
     stepCase(1, 1, 1, 32, 384, 0.f);
+    stepCase(2, 1, 4, 96, 192, 1.f, 16);     // xLSTM-7B's heads at D = 768, batch 2: 12 slices of 16 columns
+    stepCase(1, 2, 3, 300, 20, 0.f, 16);     // DV not a multiple of the slice (4 columns in the last); DQ > threads
+    stepCase(1, 1, 2, 13, 8, -INFINITY, 4);  // odd DQ, one vector per slice, the zero state
+    stepCase(1, 3, 1, 1024, 12, 0.5f, 8);    // DQ of 1024: 8 rows per thread, in two batches
     std::printf(fails == 0 ? "ALL OK\n" : "%d FAILURES\n", fails);
     return fails != 0;
 }

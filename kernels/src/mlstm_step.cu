@@ -175,3 +175,123 @@ extern "C" __global__ void __launch_bounds__(STEP_FUSED_THREADS) xlstm_mlstm_ste
     for (int i = tid; i < DQ; i += blockDim.x) nb[i] = sn[i];
     if (tid == 0) m[blockIdx.x] = mprev;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The whole step spread over (batch, head, slice of `cols` columns of C): with xLSTM-7B's 4 heads the one-block-per-
+// head kernel above keeps 4 multiprocessors busy moving 4 × 72 KB of state; here 12 slices of 16 columns make 48
+// blocks of 6 KB each. Every block computes its head's normaliser itself (DQ values: cheap), in the order of the
+// kernel above, so all blocks of a head agree bit for bit; the new n and m are written by the head's last block to
+// arrive (counters[b·NH + head] counts the blocks that have read the old n and m; that last block resets it to 0
+// for the next launch), so no block reads a state another block has already advanced. C is read with 16-byte
+// accesses, a thread's first rows requested right after pdl_wait() so they arrive while the normaliser is computed.
+// grid (B·NH, ceil(DV / cols)); block STEP_COLS_THREADS; cols % 4 == 0, DV % 4 == 0, C and v 16-byte aligned;
+// counters: B·NH zeros. h sums the row groups' partial products in a fixed order: deterministic.
+// Dynamic shared memory: 32 floats, 3·DQ rounded up to 4, then groups·cols floats, groups = blockDim / (cols/4).
+#define STEP_COLS_THREADS 128
+#define STEP_COLS_BATCH 4   // rows of C a thread has in flight at once
+
+extern "C" __global__ void __launch_bounds__(STEP_COLS_THREADS) xlstm_mlstm_step_cols_f32(
+    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v, const float* __restrict__ ig,
+    const float* __restrict__ fg, float* __restrict__ C, float* __restrict__ n, float* __restrict__ m,
+    float* __restrict__ h, unsigned* __restrict__ counters, int S, int NH, int DQ, int DV, int cols, float eps) {
+    extern __shared__ __align__(16) unsigned char smem[];
+    float* red = reinterpret_cast<float*>(smem);   // 32 floats for block_sum
+    float* sq = red + 32;
+    float* sk = sq + DQ;
+    float* sn = sk + DQ;
+    float* part = sq + ((3 * DQ + 3) & ~3);   // [groups][cols], 16-byte aligned
+    const int bh = blockIdx.x, b = bh / NH, hd = bh % NH, tid = threadIdx.x;
+    const int V4 = cols >> 2, groups = blockDim.x / V4;   // thread tid < groups·V4: row group tid / V4, vector tid % V4
+    const int g = tid / V4, c4 = tid - g * V4, col = blockIdx.y * cols + 4 * c4;
+    const bool active = g < groups && col < DV;
+    float4* Cv = reinterpret_cast<float4*>(C + (int64_t)bh * DQ * DV + col);   // row i: Cv + i·DV/4
+    const int dv4 = DV >> 2;
+    pdl_wait();   // launched dependently: q, k, v and the gates come from the previous kernel
+    pdl_trigger();
+    float4 cb[STEP_COLS_BATCH];
+#pragma unroll
+    for (int u = 0; u < STEP_COLS_BATCH; u++) {   // the first rows of the first step, requested first
+        const int i = g + u * groups;
+        if (active && i < DQ) cb[u] = Cv[(int64_t)i * dv4];
+    }
+    float* nb = n + (int64_t)bh * DQ;
+    const float kscale = rsqrtf((float)DQ);
+    float mprev = m[bh];
+    for (int i = tid; i < DQ; i += blockDim.x) sn[i] = nb[i];
+    unsigned arrived = 0;
+    for (int t = 0; t < S; t++) {
+        const int64_t row = (int64_t)b * S + t;
+        const float iv = ig[row * NH + hd], lf = log_sigmoid(fg[row * NH + hd]);
+        const float mnew = fmaxf(lf + mprev, iv);
+        const float fh = expf(lf + mprev - mnew), ih = expf(iv - mnew);
+        __syncthreads();   // the previous step's readers of sq, sk, sn and part are done
+        if (t == 0 && tid == 0) {
+            // every thread's reads of the old n and m are behind the barrier: count this block now (the atomic's
+            // round trip overlaps the step); the head's last block to arrive writes the new n and m at the end
+            __threadfence();
+            arrived = atomicAdd(counters + bh, 1u);
+        }
+        float pq = 0.f;
+        for (int i = tid; i < DQ; i += blockDim.x) {
+            const float qi = q[row * NH * DQ + hd * DQ + i], ski = k[row * NH * DQ + hd * DQ + i] * kscale;
+            sq[i] = qi;
+            sk[i] = ski;
+            sn[i] = fh * sn[i] + ih * ski;
+            pq += qi * sn[i];
+        }
+        const float den = fmaxf(fabsf(block_sum(pq, red)), expf(-mnew)) + eps;   // block_sum synchronises
+        if (active) {
+            const float4 vj = reinterpret_cast<const float4*>(v + row * NH * DV + hd * DV + col)[0];
+            float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+            for (int i0 = g; i0 < DQ; i0 += STEP_COLS_BATCH * groups) {
+                if (t > 0 || i0 != g) {
+#pragma unroll
+                    for (int u = 0; u < STEP_COLS_BATCH; u++) {
+                        const int i = i0 + u * groups;
+                        if (i < DQ) cb[u] = Cv[(int64_t)i * dv4];
+                    }
+                }
+#pragma unroll
+                for (int u = 0; u < STEP_COLS_BATCH; u++) {
+                    const int i = i0 + u * groups;
+                    if (i < DQ) {
+                        float4 c = cb[u];
+                        const float w = ih * sk[i], qi = sq[i];
+                        c.x = fh * c.x + w * vj.x;
+                        c.y = fh * c.y + w * vj.y;
+                        c.z = fh * c.z + w * vj.z;
+                        c.w = fh * c.w + w * vj.w;
+                        Cv[(int64_t)i * dv4] = c;
+                        acc.x = fmaf(qi, c.x, acc.x);
+                        acc.y = fmaf(qi, c.y, acc.y);
+                        acc.z = fmaf(qi, c.z, acc.z);
+                        acc.w = fmaf(qi, c.w, acc.w);
+                    }
+                }
+            }
+            reinterpret_cast<float4*>(part + g * cols)[c4] = acc;
+        }
+        __syncthreads();
+        for (int j = tid; j < cols && blockIdx.y * cols + j < DV; j += blockDim.x) {
+            float s = 0.f;
+            for (int gg = 0; gg < groups; gg++) s += part[gg * cols + j];
+            h[row * NH * DV + hd * DV + blockIdx.y * cols + j] = s / den;
+        }
+        mprev = mnew;
+    }
+    // the head's last block writes the new n and m (all blocks computed the same values) and resets the counter
+    __syncthreads();
+    if (tid == 0) {
+        const bool last = arrived == gridDim.y - 1;
+        if (last) {
+            counters[bh] = 0u;
+            __threadfence();
+        }
+        red[0] = last ? 1.f : 0.f;
+    }
+    __syncthreads();
+    if (red[0] != 0.f) {
+        for (int i = tid; i < DQ; i += blockDim.x) nb[i] = sn[i];
+        if (tid == 0) m[bh] = mprev;
+    }
+}

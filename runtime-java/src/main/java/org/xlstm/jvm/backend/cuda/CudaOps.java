@@ -22,9 +22,23 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     private static final int NORM_THREADS = 256;
     /** Rows up to which bf16 products run as matrix-vector kernels (kernels/src/gemv.cu), and its warps per block. */
     private static final int GEMV_MAX_ROWS = 16, GEMV_WARPS = 8;
-    /** The one-kernel mLSTM step's block size, and -Dxlstm.cuda.mlstmStep=split for the two-kernel step (to compare). */
-    private static final int STEP_THREADS = 1024;
-    private static final boolean FUSED_STEP = !"split".equals(System.getProperty("xlstm.cuda.mlstmStep"));
+    /** The one-block-per-head mLSTM step's block size; the column-sliced step's block size and its counters. */
+    private static final int STEP_THREADS = 1024, STEP_COLS_THREADS = 128, STEP_COUNTERS = 4096;
+
+    /**
+     * The mLSTM step's kernels (kernels/src/mlstm_step.cu): {@code COLS} a block per (batch, head, slice of columns
+     * of C), the default; {@code HEADS} a block per (batch, head); {@code SPLIT} the normaliser and the state update
+     * as two kernels. {@code -Dxlstm.cuda.mlstmStep=cols|heads|split} picks one (to compare), and
+     * {@code -Dxlstm.cuda.mlstmStepCols=N} the slice width (a multiple of 4, default 16).
+     */
+    enum StepKernel { COLS, HEADS, SPLIT }
+
+    private static final StepKernel STEP_KERNEL = switch (System.getProperty("xlstm.cuda.mlstmStep", "cols")) {
+        case "split" -> StepKernel.SPLIT;
+        case "heads", "fused" -> StepKernel.HEADS;
+        default -> StepKernel.COLS;
+    };
+    private static final int STEP_COLS = Math.max(4, Integer.getInteger("xlstm.cuda.mlstmStepCols", 16) & ~3);
 
     private final CudaContext ctx;
     private final DeviceTensors memory;
@@ -550,9 +564,34 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     @Override
     public void mlstmRecurrent(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c, Tensor n, Tensor m,
                                float eps, Tensor h) {
+        mlstmRecurrent(STEP_KERNEL, STEP_COLS, q, k, v, i, f, c, n, m, eps, h);
+    }
+
+    /** Block counters of the column-sliced step (zero between launches: each launch's last blocks reset theirs). */
+    private Tensor stepCounters;
+
+    /** {@link #mlstmRecurrent} with the given kernels (where they take the shapes; else the next in the list). */
+    void mlstmRecurrent(StepKernel kind, int cols, Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c,
+                        Tensor n, Tensor m, float eps, Tensor h) {
         int b = q.dim(0), s = q.dim(1), nh = i.dim(2);
         int dq = q.dim(2) / nh, dv = v.dim(2) / nh;
-        if (FUSED_STEP && dv % 4 == 0 && dv <= 4 * STEP_THREADS && in(v) % 16 == 0 && out(c) % 16 == 0) {
+        boolean vectors = dv % 4 == 0 && in(v) % 16 == 0 && out(c) % 16 == 0;
+        int sliceCols = Math.min(cols, dv), colShared = (32 + ((3 * dq + 3) & ~3)
+                + STEP_COLS_THREADS / Math.max(1, sliceCols / 4) * sliceCols) * Float.BYTES;
+        // the counters are allocated (and zeroed) by an eager step, never inside a graph capture
+        boolean counters = stepCounters != null || graphs.capturingIds() == 0;
+        if (kind == StepKernel.COLS && vectors && counters && b * nh <= STEP_COUNTERS && sliceCols % 4 == 0
+                && sliceCols <= 4 * STEP_COLS_THREADS && colShared <= 48 * 1024) {
+            if (stepCounters == null) {
+                stepCounters = memory.allocate(STEP_COUNTERS);
+                fill(stepCounters, 0f);   // float 0 is the unsigned 0
+            }
+            k("mlstm_step", "xlstm_mlstm_step_cols_f32").launchDependent(b * nh, (dv + sliceCols - 1) / sliceCols, 1,
+                    STEP_COLS_THREADS, 1, 1, colShared, stream, in(q), in(k), in(v), in(i), in(f), out(c), out(n), out(m),
+                    out(h), out(stepCounters), s, nh, dq, dv, sliceCols, eps);
+            return;
+        }
+        if (kind != StepKernel.SPLIT && vectors && dv <= 4 * STEP_THREADS) {
             // one kernel, one block per (batch, head), the state in flight with 16-byte accesses (mlstm_step.cu)
             int groups = STEP_THREADS / (dv / 4), shared = (32 + ((3 * dq + 3) & ~3) + groups * dv) * Float.BYTES;
             k("mlstm_step", "xlstm_mlstm_step_fused_f32").launchDependent(b * nh, 1, 1, STEP_THREADS, 1, 1, shared, stream,
