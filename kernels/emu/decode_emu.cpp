@@ -261,6 +261,9 @@ int main() {
     gatedAndAdd(1, 768, 72, true);
     gatedAndAdd(5, 1000, 24, false);
     gatedAndAdd(2, 2048, 16, true);  // two vectors per thread in the prologue
+    // batch-1 builds past their first pass of weights (4 vectors per lane: in > 1024)
+    rmsNormLinears(1, 2048, false);
+    gatedAndAdd(1, 1032, 8, true);
     headNormGated(1, 4, 48, false);
     headNormGated(5, 3, 20, true);
     longGemv(1, 4104, 9);
@@ -271,6 +274,7 @@ int main() {
     headNormGatedLinearAdd(1, 8, 3, 9, false);     // heads of 3 channels: a 16-byte vector spans two heads
     headNormGatedLinearAdd(16, 4, 24, 8, true);
     headNormGatedLinearAdd(2, 1, 2048, 5, false);  // one head over a 2048-wide input: two vectors per thread
+    headNormGatedLinearAdd(1, 2, 1000, 7, true);   // batch-1 build, two passes of weights
     std::printf(fails == 0 ? "ALL OK\n" : "%d FAILURES\n", fails);
     return fails != 0;
 }

@@ -11,6 +11,11 @@
 // one round of loads of the input, reductions in shared memory, the products and the warp sums.
 #include "gemv.cuh"
 
+// The batch-1 builds of the kernels with a prologue keep 4 weight vectors per lane in flight (in <= 1024 in the one
+// pass issued before the prologue; CudaOps sends wider inputs to the general build): half the registers of 8, so
+// that more of the grid is resident beside the previous kernel and requests its weights early. Same sums, same bits.
+#define R1_VECS 4
+
 // ---------------------------------------------------------------------------------------------------------------
 // Up to 6 products of rmsNorm(x) (the projections of an mLSTM layer), outputs j >= capFrom soft-capped:
 // y = cap·tanh(y/cap) when cap > 0. Warps numbered over the outputs of all products together.
@@ -24,7 +29,7 @@
 #define NORM_GROUP_ARGS \
     y0, y1, y2, y3, y4, y5, w0, w1, w2, w3, w4, w5, b0, b1, b2, b3, b4, b5, o0, o1, o2, o3, o4, o5, x, nw, nb, eps, cap, capFrom, rows, in
 
-template <int R>
+template <int R, int V>
 __device__ __forceinline__ void gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
@@ -38,8 +43,9 @@ __device__ __forceinline__ void gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
     else if ((o -= o3) < o4) { j = 4; y = y4; w = w4; bias = b4; out = o4; }
     else if ((o -= o4) < o5) { j = 5; y = y5; w = w5; bias = b5; out = o5; }
     const int vecs = in >> 3;
-    uint4 buf[GEMV_MAX_VECS];
-    warp_load_weights(w == nullptr ? w0 : w + (int64_t)o * in, j < 6 ? vecs : 0, 0, buf);
+    const __nv_bfloat16* wrow = w == nullptr ? w0 : w + (int64_t)o * in;
+    uint4 buf[V];
+    warp_load_weights<V>(wrow, j < 6 ? vecs : 0, 0, buf);
     const float bo = j < 6 && bias != nullptr ? __ldg(bias + o) : 0.f;
     prefetch_l2_block(nw, in);
     prefetch_l2_block(nb, in);
@@ -48,7 +54,8 @@ __device__ __forceinline__ void gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
     rmsnorm_rows_block(x, nw, nb, eps, rows, in, xs, rs);   // every thread: it ends in a barrier
     if (j == 6) return;
     float acc[R] = {};
-    warp_dot_loaded<R>(buf, vecs, 0, xs, in, rows, acc);
+    warp_dot_loaded<R, V>(buf, vecs, 0, xs, in, rows, acc);
+    warp_dots_rest<R, V>(wrow, xs, in, rows, vecs, acc);
     const bool capped = j >= capFrom && cap > 0.f;
     warp_finish<R>(acc, rows, [&](int r, float s) {
         float v = s + bo;
@@ -56,9 +63,11 @@ __device__ __forceinline__ void gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
     });
 }
 
-extern "C" __global__ void xlstm_gemv_rmsnorm_group(NORM_GROUP_PARAMS) { gemv_rmsnorm_group<GEMV_MAX_ROWS>(NORM_GROUP_ARGS); }
+extern "C" __global__ void xlstm_gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
+    gemv_rmsnorm_group<GEMV_MAX_ROWS, GEMV_MAX_VECS>(NORM_GROUP_ARGS);
+}
 
-extern "C" __global__ void xlstm_gemv_rmsnorm_group_r1(NORM_GROUP_PARAMS) { gemv_rmsnorm_group<1>(NORM_GROUP_ARGS); }
+extern "C" __global__ void xlstm_gemv_rmsnorm_group_r1(NORM_GROUP_PARAMS) { gemv_rmsnorm_group<1, R1_VECS>(NORM_GROUP_ARGS); }
 
 // ---------------------------------------------------------------------------------------------------------------
 // y = act(rmsNorm(x)·Wgᵀ + bg) ⊙ (rmsNorm(x)·Wuᵀ + bu): a gated feed-forward's first half, one warp per hidden unit
@@ -69,16 +78,16 @@ extern "C" __global__ void xlstm_gemv_rmsnorm_group_r1(NORM_GROUP_PARAMS) { gemv
         const float *__restrict__ nw, const float *__restrict__ nb, float eps, int act, int rows, int in
 #define NORM_GATED_ARGS y, wg, wu, bg, bu, out, x, nw, nb, eps, act, rows, in
 
-template <int R>
+template <int R, int V>
 __device__ __forceinline__ void gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
     float* rs = xs + rows * in;
     const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), vecs = o < out ? in >> 3 : 0;
     const int oc = o < out ? o : 0;
-    uint4 bufg[GEMV_MAX_VECS], bufu[GEMV_MAX_VECS];
-    warp_load_weights(wg + (int64_t)oc * in, vecs, 0, bufg);
-    warp_load_weights(wu + (int64_t)oc * in, vecs, 0, bufu);
+    uint4 bufg[V], bufu[V];
+    warp_load_weights<V>(wg + (int64_t)oc * in, vecs, 0, bufg);
+    warp_load_weights<V>(wu + (int64_t)oc * in, vecs, 0, bufu);
     const float bgo = bg == nullptr ? 0.f : __ldg(bg + oc), buo = bu == nullptr ? 0.f : __ldg(bu + oc);
     prefetch_l2_block(nw, in);
     prefetch_l2_block(nb, in);
@@ -87,8 +96,10 @@ __device__ __forceinline__ void gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
     rmsnorm_rows_block(x, nw, nb, eps, rows, in, xs, rs);
     if (o >= out) return;
     float ag[R] = {}, au[R] = {};
-    warp_dot_loaded<R>(bufg, vecs, 0, xs, in, rows, ag);
-    warp_dot_loaded<R>(bufu, vecs, 0, xs, in, rows, au);
+    warp_dot_loaded<R, V>(bufg, vecs, 0, xs, in, rows, ag);
+    warp_dot_loaded<R, V>(bufu, vecs, 0, xs, in, rows, au);
+    warp_dots_rest<R, V>(wg + (int64_t)o * in, xs, in, rows, vecs, ag);
+    warp_dots_rest<R, V>(wu + (int64_t)o * in, xs, in, rows, vecs, au);
     const int lane = threadIdx.x & 31;
 #pragma unroll
     for (int r = 0; r < R; r++) {
@@ -103,9 +114,11 @@ __device__ __forceinline__ void gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
     }
 }
 
-extern "C" __global__ void xlstm_gemv_rmsnorm_gated(NORM_GATED_PARAMS) { gemv_rmsnorm_gated<GEMV_MAX_ROWS>(NORM_GATED_ARGS); }
+extern "C" __global__ void xlstm_gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
+    gemv_rmsnorm_gated<GEMV_MAX_ROWS, GEMV_MAX_VECS>(NORM_GATED_ARGS);
+}
 
-extern "C" __global__ void xlstm_gemv_rmsnorm_gated_r1(NORM_GATED_PARAMS) { gemv_rmsnorm_gated<1>(NORM_GATED_ARGS); }
+extern "C" __global__ void xlstm_gemv_rmsnorm_gated_r1(NORM_GATED_PARAMS) { gemv_rmsnorm_gated<1, R1_VECS>(NORM_GATED_ARGS); }
 
 // ---------------------------------------------------------------------------------------------------------------
 // y = (x·Wᵀ + b) + residual (y may alias residual: each element is read and written by the same lane).
@@ -141,15 +154,15 @@ extern "C" __global__ void xlstm_gemv_add_r1(ADD_PARAMS) { gemv_add<1>(ADD_ARGS)
         const float *__restrict__ nb, float eps, int offset, int act, int heads, int rows, int in, int out
 #define HEADNORM_ADD_ARGS y, w, bias, residual, h, og, nw, nb, eps, offset, act, heads, rows, in, out
 
-template <int R>
+template <int R, int V>
 __device__ __forceinline__ void gemv_headnorm_gated_add(HEADNORM_ADD_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
     float* st = xs + rows * in;
     const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), vecs = o < out ? in >> 3 : 0;
     const int oc = o < out ? o : 0;
-    uint4 buf[GEMV_MAX_VECS];
-    warp_load_weights(w + (int64_t)oc * in, vecs, 0, buf);
+    uint4 buf[V];
+    warp_load_weights<V>(w + (int64_t)oc * in, vecs, 0, buf);
     const float bo = bias == nullptr ? 0.f : __ldg(bias + oc);
     prefetch_l2_block(nw, in);
     prefetch_l2_block(nb, in);
@@ -159,7 +172,8 @@ __device__ __forceinline__ void gemv_headnorm_gated_add(HEADNORM_ADD_PARAMS) {
     headnorm_gated_rows_block(h, og, nw, nb, eps, offset, act, heads, rows, in, xs, st);
     if (o >= out) return;
     float acc[R] = {};
-    warp_dot_loaded<R>(buf, vecs, 0, xs, in, rows, acc);
+    warp_dot_loaded<R, V>(buf, vecs, 0, xs, in, rows, acc);
+    warp_dots_rest<R, V>(w + (int64_t)o * in, xs, in, rows, vecs, acc);
     warp_finish<R>(acc, rows, [&](int r, float s) {
         const int64_t at = (int64_t)r * out + o;
         y[at] = (s + bo) + (R == 1 ? res0 : residual[at]);
@@ -167,11 +181,11 @@ __device__ __forceinline__ void gemv_headnorm_gated_add(HEADNORM_ADD_PARAMS) {
 }
 
 extern "C" __global__ void xlstm_gemv_headnorm_gated_add(HEADNORM_ADD_PARAMS) {
-    gemv_headnorm_gated_add<GEMV_MAX_ROWS>(HEADNORM_ADD_ARGS);
+    gemv_headnorm_gated_add<GEMV_MAX_ROWS, GEMV_MAX_VECS>(HEADNORM_ADD_ARGS);
 }
 
 extern "C" __global__ void xlstm_gemv_headnorm_gated_add_r1(HEADNORM_ADD_PARAMS) {
-    gemv_headnorm_gated_add<1>(HEADNORM_ADD_ARGS);
+    gemv_headnorm_gated_add<1, R1_VECS>(HEADNORM_ADD_ARGS);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

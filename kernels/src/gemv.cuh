@@ -11,13 +11,18 @@
 #define GEMV_WARPS 8
 #define GEMV_MAX_VECS 8   // 16-byte weight vectors in flight per lane: one pass covers in <= 32 · 8 · 8 = 2048
 
-/** The 16-byte vectors base + lane + 32·j (j < GEMV_MAX_VECS) of a weight row of `vecs` vectors (zero past it). */
+/**
+ * The 16-byte vectors base + lane + 32·j (j < V) of a weight row of `vecs` vectors (zero past it). A lane meets its
+ * vectors lane, lane + 32, lane + 64, ... in that order whatever V is (passes of 32·V vectors), so builds with
+ * fewer vectors in flight (fewer registers) sum in the same order: the same bits.
+ */
+template <int V = GEMV_MAX_VECS>
 __device__ __forceinline__ void warp_load_weights(const __nv_bfloat16* __restrict__ w, int vecs, int base,
-                                                  uint4 (&buf)[GEMV_MAX_VECS]) {
+                                                  uint4 (&buf)[V]) {
     const int lane = threadIdx.x & 31;
     const uint4* wr = reinterpret_cast<const uint4*>(w);
 #pragma unroll
-    for (int j = 0; j < GEMV_MAX_VECS; j++) {
+    for (int j = 0; j < V; j++) {
         const int v = base + lane + 32 * j;
         buf[j] = v < vecs ? __ldg(wr + v) : make_uint4(0u, 0u, 0u, 0u);
     }
@@ -27,12 +32,12 @@ __device__ __forceinline__ void warp_load_weights(const __nv_bfloat16* __restric
  * acc[r] += the products of the loaded vectors with x's rows r < rows (each 8-value group summed in one expression,
  * groups in the lanes' order: the same bits in every kernel). x float32, rows 16-byte aligned, global or shared.
  */
-template <int R>
-__device__ __forceinline__ void warp_dot_loaded(const uint4 (&buf)[GEMV_MAX_VECS], int vecs, int base, const float* x,
-                                                int ldx, int rows, float* acc) {
+template <int R, int V = GEMV_MAX_VECS>
+__device__ __forceinline__ void warp_dot_loaded(const uint4 (&buf)[V], int vecs, int base, const float* x, int ldx,
+                                                int rows, float* acc) {
     const int lane = threadIdx.x & 31;
 #pragma unroll
-    for (int j = 0; j < GEMV_MAX_VECS; j++) {
+    for (int j = 0; j < V; j++) {
         const int v = base + lane + 32 * j;
         if (v >= vecs) break;
         const __nv_bfloat16* wb = reinterpret_cast<const __nv_bfloat16*>(&buf[j]);
@@ -89,6 +94,17 @@ template <int R>
 __device__ __forceinline__ void warp_dots_dependent(const __nv_bfloat16* __restrict__ w, const float* x, int ldx,
                                                     int rows, int in, float* acc) {
     warp_dots_dependent<R>(w, x, ldx, rows, in, acc, [] {});
+}
+
+/** acc[r] += the products of the weight vectors past the first pass of V (loaded and used pass by pass). */
+template <int R, int V>
+__device__ __forceinline__ void warp_dots_rest(const __nv_bfloat16* __restrict__ w, const float* x, int ldx, int rows,
+                                               int vecs, float* acc) {
+    for (int base = 32 * V; base < vecs; base += 32 * V) {
+        uint4 buf[V];
+        warp_load_weights<V>(w, vecs, base, buf);
+        warp_dot_loaded<R, V>(buf, vecs, base, x, ldx, rows, acc);
+    }
 }
 
 /** y[r·out + o] = warp sum of acc[r] (+ bias[o]) by lane 0, through `finish(r, value)`. */

@@ -246,6 +246,14 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         return bytes;
     }
 
+    /**
+     * A decode kernel with a prologue for {@code rows} of {@code inF}: the batch-1 build ("_r1": 4 weight vectors in
+     * flight per lane, so in ≤ 1024 in the pass issued before the prologue) or the general one.
+     */
+    private CudaKernel prologueKernel(String name, int rows, int inF) {
+        return k("decode", rows == 1 && inF <= 1024 ? name + "_r1" : name);
+    }
+
     /** A decode kernel's build for {@code rows}: the batch-1 one ("_r1", fewer registers) or the general one. */
     private CudaKernel gemvKernel(String module, String name, int rows) {
         return k(module, rows == 1 ? name + "_r1" : name);
@@ -284,7 +292,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         args[29] = capFrom;
         args[30] = rows;
         args[31] = inF;
-        CudaKernel kernel = gemvKernel("decode", "xlstm_gemv_rmsnorm_group", rows);
+        CudaKernel kernel = prologueKernel("xlstm_gemv_rmsnorm_group", rows, inF);
         kernel.launchDependent((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
                 prologueShared(kernel, rows, inF, rows), stream, args);
     }
@@ -299,7 +307,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             return;
         }
         int rows = x.rows(), inF = x.cols(), outF = upWeight.dim(0);
-        CudaKernel kernel = gemvKernel("decode", "xlstm_gemv_rmsnorm_gated", rows);
+        CudaKernel kernel = prologueKernel("xlstm_gemv_rmsnorm_gated", rows, inF);
         kernel.launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
                 prologueShared(kernel, rows, inF, rows), stream, out(y), weightBf16(gateWeight), weightBf16(upWeight), in(gateBias),
                 in(upBias), outF, in(x), in(normWeight), in(normBias), eps, act.ordinal(), rows, inF);
@@ -328,7 +336,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             return;
         }
         int rows = h.rows(), inF = h.cols(), outF = weight.dim(0);
-        CudaKernel kernel = gemvKernel("decode", "xlstm_gemv_headnorm_gated_add", rows);
+        CudaKernel kernel = prologueKernel("xlstm_gemv_headnorm_gated_add", rows, inF);
         kernel.launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1,
                 GEMV_WARPS * 32, 1, 1, prologueShared(kernel, rows, inF, 2 * rows * numHeads), stream, out(y), weightBf16(weight), in(bias), in(residual),
                 in(h), in(gate), in(normWeight), in(normBias), eps, weightIsOffset ? 1 : 0, act.ordinal(), numHeads, rows,
