@@ -272,4 +272,25 @@ inline unsigned atomicAdd(unsigned* p, unsigned v) {
     *p = old + v;
     return old;
 }
+inline unsigned long long atomicMax(unsigned long long* p, unsigned long long v) {
+    unsigned long long old = *p;
+    if (v > old) *p = v;
+    return old;
+}
 inline void __threadfence() {}
+inline unsigned __float_as_uint(float v) {
+    unsigned u;
+    std::memcpy(&u, &v, 4);
+    return u;
+}
+inline float __uint_as_float(unsigned u) {
+    float v;
+    std::memcpy(&v, &u, 4);
+    return v;
+}
+// 64-bit shuffles as two 32-bit ones (the halves' bits carried through floats)
+inline unsigned long long __shfl_xor_sync(unsigned m, unsigned long long v, int o) {
+    unsigned lo = __float_as_uint(__shfl_xor_sync(m, __uint_as_float((unsigned)v), o));
+    unsigned hi = __float_as_uint(__shfl_xor_sync(m, __uint_as_float((unsigned)(v >> 32)), o));
+    return ((unsigned long long)hi << 32) | lo;
+}

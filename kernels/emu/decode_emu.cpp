@@ -249,7 +249,44 @@ void headNormGatedLinearAdd(int rows, int heads, int dh, int out, bool offset) {
 }
 }  // namespace
 
+/**
+ * The wide LM-head kernel (one row, a grid smaller than the rows) against the group kernel with the same single
+ * product, bit for bit, and its fused arg-max key against the host's arg-max of the group kernel's output.
+ * ties: every weight row a copy of the first (all logits equal: token 0, torch's rule, must win over every block).
+ */
+void wideHead(int in, int out, int grid, bool bias, float cap, bool ties) {
+    float *x = randg(in, 2), *nw = randg(in), *b = bias ? randg(out) : nullptr;
+    __nv_bfloat16* w = randw((size_t)out * in);
+    if (ties)
+        for (int o = 1; o < out; o++) std::memcpy(w + (size_t)o * in, w, (size_t)in * 2);
+    float *want = emu::galloc(out), *got = emu::galloc(out);
+    float* none = nullptr;
+    const __nv_bfloat16* wn = nullptr;
+    emu::launch(D(blocks(out, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(in + 1) * 4, [&] {
+        xlstm_gemv_rmsnorm_group_r1(want, none, none, none, none, none, w, wn, wn, wn, wn, wn, b, none, none, none, none,
+                                    none, out, 0, 0, 0, 0, 0, x, nw, nullptr, 1e-5f, cap, 0, 1, in);
+    });
+    auto* keys = reinterpret_cast<unsigned long long*>(emu::galloc(2));
+    keys[0] = 0;
+    emu::launch(D(grid), D(GEMV_WARPS * 32), (size_t)(in + 2) * 4 + GEMV_WARPS * 8, [&] {
+        xlstm_gemv_rmsnorm_wide_r1(got, w, b, out, x, nw, nullptr, 1e-5f, cap, in, keys);
+    });
+    std::string tag = " in=" + std::to_string(in) + " out=" + std::to_string(out) + " grid=" + std::to_string(grid) +
+                      (ties ? " ties" : "");
+    same("wide LM head" + tag, want, got, out);
+    int best = 0;   // torch.argmax: the first largest
+    for (int o = 1; o < out; o++)
+        if (want[o] > want[best]) best = o;
+    bool ok = argmax_key_index(keys[0]) == best && keys[0] == argmax_key(want[best], best);
+    if (!ok) fails++;
+    std::printf("%s wide LM head's arg-max%s: token %d, the host's %d\n", ok ? "ok  " : "FAIL", tag.c_str(),
+                argmax_key_index(keys[0]), best);
+}
+
 int main() {
+    wideHead(96, 1000, 3, true, 30.f, false);
+    wideHead(768, 517, 5, false, 0.f, true);
+    wideHead(1024, 64, 16, true, 15.f, false);    // more warps than rows
     for (int rows : {1, 3, 16})
         for (bool bias : {false, true}) {
             rmsNormLinears(rows, 96, bias);

@@ -78,3 +78,14 @@ __device__ __forceinline__ void prefetch_l2_block(const float* p, int n) {
     (void)n;
 #endif
 }
+
+// Greedy decoding's arg-max as one 64-bit key (greedy.cu): the value's bits mapped to an unsigned order (larger
+// float, larger key; NaN above +inf, torch.argmax's rule) over ~index (among equal values the lowest index wins), so
+// that atomicMax over keys is the arg-max.
+__device__ __forceinline__ unsigned long long argmax_key(float v, int index) {
+    unsigned int b = __float_as_uint(v);
+    b = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+    return ((unsigned long long)b << 32) | (unsigned int)~(unsigned int)index;
+}
+
+__device__ __forceinline__ int argmax_key_index(unsigned long long key) { return (int)~(unsigned int)key; }

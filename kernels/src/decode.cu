@@ -70,6 +70,61 @@ extern "C" __global__ void xlstm_gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
 extern "C" __global__ void xlstm_gemv_rmsnorm_group_r1(NORM_GROUP_PARAMS) { gemv_rmsnorm_group<1, R1_VECS>(NORM_GROUP_ARGS); }
 
 // ---------------------------------------------------------------------------------------------------------------
+// A wide product of one normalised row (an LM head at batch 1): y[o] = rmsNorm(x)·W[o] + b[o], soft-capped when
+// cap > 0, for many more rows than the grid has warps. The group kernel above gives every 8 rows a block of their
+// own, so an LM head of 50,304 rows is ~12 waves of blocks that each normalise x again and start with no weights in
+// flight; here a grid that fits at once normalises x once per block and its warps walk the rows o, o + warps, ...,
+// each row's weights requested before the previous row is summed. Per row the same loads, order and epilogue as
+// xlstm_gemv_rmsnorm_group_r1: the same bits. keys != null (greedy decoding): the block's largest argmax_key of the
+// values it wrote goes into keys[0] by atomicMax, so the greedy step needs no arg-max pass over the logits.
+// in % 8 == 0, in <= 1024 (one pass of WIDE_VECS vectors per lane); dynamic shared memory (in + 2) floats and then
+// GEMV_WARPS 8-byte keys.
+#define WIDE_VECS 4
+
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) xlstm_gemv_rmsnorm_wide_r1(
+    float* __restrict__ y, const __nv_bfloat16* __restrict__ w, const float* __restrict__ bias, int out,
+    const float* __restrict__ x, const float* __restrict__ nw, const float* __restrict__ nb, float eps, float cap,
+    int in, unsigned long long* __restrict__ keys) {
+    extern __shared__ __align__(16) unsigned char smem[];
+    float* xs = reinterpret_cast<float*>(smem);
+    float* rs = xs + in;
+    auto* best = reinterpret_cast<unsigned long long*>(xs + in + 2);   // GEMV_WARPS keys, 8-byte aligned (in % 8 == 0)
+    const int warps = gridDim.x * GEMV_WARPS, lane = threadIdx.x & 31, warp = threadIdx.x >> 5, vecs = in >> 3;
+    int o = blockIdx.x * GEMV_WARPS + warp;
+    uint4 buf[WIDE_VECS], next[WIDE_VECS];
+    warp_load_weights<WIDE_VECS>(w + (int64_t)(o < out ? o : 0) * in, o < out ? vecs : 0, 0, buf);
+    prefetch_l2_block(nw, in);
+    prefetch_l2_block(nb, in);
+    pdl_wait();
+    pdl_trigger();
+    rmsnorm_rows_block(x, nw, nb, eps, 1, in, xs, rs);   // every thread: it ends in a barrier
+    unsigned long long key = 0ull;
+    for (; o < out; o += warps) {
+        const int on = o + warps;
+        warp_load_weights<WIDE_VECS>(w + (int64_t)(on < out ? on : 0) * in, on < out ? vecs : 0, 0, next);
+        float acc[1] = {0.f};
+        warp_dot_loaded<1, WIDE_VECS>(buf, vecs, 0, xs, in, 1, acc);
+        const float s = warp_sum(acc[0]);
+        if (lane == 0) {
+            const float v = s + (bias == nullptr ? 0.f : __ldg(bias + o));
+            const float c = cap > 0.f ? cap * tanhf(v / cap) : v;
+            y[o] = c;
+            const unsigned long long k = argmax_key(c, o);
+            key = k > key ? k : key;
+        }
+#pragma unroll
+        for (int j = 0; j < WIDE_VECS; j++) buf[j] = next[j];
+    }
+    if (keys == nullptr) return;
+    if (lane == 0) best[warp] = key;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int i = 1; i < GEMV_WARPS; i++) key = best[i] > key ? best[i] : key;
+        if (key != 0ull) atomicMax(keys, key);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // y = act(rmsNorm(x)·Wgᵀ + bg) ⊙ (rmsNorm(x)·Wuᵀ + bu): a gated feed-forward's first half, one warp per hidden unit
 // computing both of its products.
 #define NORM_GATED_PARAMS                                                                                          \

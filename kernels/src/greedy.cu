@@ -5,16 +5,9 @@
 // The arg-max of a row travels as one 64-bit key: the logit's bits mapped to an unsigned order (larger float, larger
 // key; NaN above +inf, as torch.argmax takes NaN for the maximum) in the high half and ~index in the low half, so
 // that atomicMax over keys picks the largest logit and, among equal ones, the lowest index (torch.argmax's tie rule).
-// The host seeds a row's key with its first token (any non-zero high half).
+// The host seeds a row's key with its first token (any non-zero high half). argmax_key is in common.cuh: the wide
+// LM-head kernel (decode.cu) takes the arg-max as it writes the logits, and then a step needs no pass of its own.
 #include "common.cuh"
-
-__device__ __forceinline__ unsigned long long argmax_key(float v, int index) {
-    unsigned int b = __float_as_uint(v);
-    b = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
-    return ((unsigned long long)b << 32) | (unsigned int)~(unsigned int)index;
-}
-
-__device__ __forceinline__ int argmax_key_index(unsigned long long key) { return (int)~(unsigned int)key; }
 
 // keys[r] = max(keys[r], the row's largest key) over logits [rows, V]: grid (blocks per row, rows), each block a
 // contiguous slice of its row, one atomicMax per block. keys must have been cleared (xlstm_embedding_greedy_f32 does).

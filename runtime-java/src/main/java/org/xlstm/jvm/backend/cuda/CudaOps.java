@@ -107,10 +107,15 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     @Override
     public void synchronize() { stream.synchronize(); }
 
-    private CudaKernel k(String module, String fn) { return ctx.kernel(module, fn); }
+    private CudaKernel k(String module, String fn) {
+        // a kernel after the wide LM head may change its logits: the greedy loop then takes its own arg-max
+        StepGraphs.Greedy greedy = graphs.capturingGreedy();
+        if (greedy != null) greedy.argmaxTaken = 0;
+        return ctx.kernel(module, fn);
+    }
 
     /** A kernel of one of our modules (kernels/src/MODULE.cu), loaded once per context. */
-    CudaKernel kernel(String module, String fn) { return ctx.kernel(module, fn); }
+    CudaKernel kernel(String module, String fn) { return k(module, fn); }
 
     /** Device address of an input tensor (host tensors are parameters: their cached device copy); 0 for null. */
     long input(Tensor t) { return in(t); }
@@ -273,6 +278,11 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             return;
         }
         int rows = x.rows(), inF = x.cols();
+        if (count == 1 && rows == 1 && inF <= 1024 && weights[0].dim(0) >= WIDE_MIN_OUTPUTS) {
+            wideHead(x, normWeight, normBias, eps, weights[0], biases == null ? null : biases[0], ys[0],
+                    capFrom <= 0 ? softCap : 0f);
+            return;
+        }
         Object[] args = new Object[32];
         int total = 0;
         for (int j = 0; j < 6; j++) {
@@ -295,6 +305,29 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         CudaKernel kernel = prologueKernel("xlstm_gemv_rmsnorm_group", rows, inF);
         kernel.launchDependent((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
                 prologueShared(kernel, rows, inF, rows), stream, args);
+    }
+
+    /** Outputs from which one normalised row's product takes the wide kernel (an LM head; measured in the lab). */
+    private static final int WIDE_MIN_OUTPUTS = 16384;
+    /** Blocks per multiprocessor of the wide kernel's grid (61 registers × 256 threads: 4 fit). */
+    private static final int WIDE_BLOCKS_PER_SM = 4;
+
+    /**
+     * y = softCap(rmsNorm(x)·Wᵀ + b) for one row and many outputs (decode.cu's xlstm_gemv_rmsnorm_wide_r1: one
+     * resident grid walking the rows; the same bits as the group kernel). Inside a greedy capture it also takes the
+     * arg-max into the loop's key, and tells the loop so ({@link StepGraphs.Greedy#argmaxTaken}).
+     */
+    private void wideHead(Tensor x, Tensor normWeight, Tensor normBias, float eps, Tensor weight, Tensor bias, Tensor y,
+                          float cap) {
+        int inF = x.cols(), outF = weight.dim(0);
+        StepGraphs.Greedy greedy = graphs.capturingGreedy();
+        long keys = 0;
+        if (greedy != null && greedy.rows == 1) keys = greedy.keys.ptr();
+        int grid = Math.min((outF + GEMV_WARPS - 1) / GEMV_WARPS, WIDE_BLOCKS_PER_SM * multiprocessors());
+        k("decode", "xlstm_gemv_rmsnorm_wide_r1").launchDependent(grid, 1, 1, GEMV_WARPS * 32, 1, 1,
+                (inF + 2) * Float.BYTES + GEMV_WARPS * Long.BYTES, stream, out(y), weightBf16(weight), in(bias), outF, in(x), in(normWeight),
+                in(normBias), eps, cap, inF, keys);
+        if (keys != 0) greedy.argmaxTaken = out(y);   // after k(), which clears it
     }
 
     @Override

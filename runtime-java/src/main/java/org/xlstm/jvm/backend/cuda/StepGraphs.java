@@ -91,6 +91,11 @@ final class StepGraphs implements AutoCloseable {
         final DeviceBuffer keys, fed, pos;
         CudaGraph graph;
         Tensor logits;
+        /**
+         * Set while capturing, by an LM-head kernel that took the arg-max of its output into the keys itself: that
+         * output's device address (0: none did, or a kernel came after it; the loop launches its own arg-max).
+         */
+        long argmaxTaken;
 
         Greedy(CudaOps ops, int rows) {
             this.rows = rows;
@@ -153,10 +158,7 @@ final class StepGraphs implements AutoCloseable {
                 argmax(step.apply(first), g.keys.ptr(), rows);   // eager: the first step, its arg-max into the keys
                 capturingGreedy = g;
                 try {
-                    g.graph = ops.stream().capture(() -> {
-                        fresh.logits = step.apply(first);   // its embedding reads the keys, not `first`
-                        argmax(fresh.logits, fresh.keys.ptr(), rows);
-                    });
+                    g.graph = ops.stream().capture(() -> greedyStep(fresh, first, step));
                 } finally {
                     capturingGreedy = null;
                 }
@@ -192,6 +194,14 @@ final class StepGraphs implements AutoCloseable {
         }
         for (int r = 0; r < rows; r++) System.arraycopy(seq[r], 0, out[r], 0, count);
         return out;
+    }
+
+    /** Captures one greedy token: embedding of the keys' tokens (not `first`), the step, the arg-max into the keys. */
+    private void greedyStep(Greedy g, int[] first, Function<int[], Tensor> step) {
+        g.argmaxTaken = 0;
+        g.logits = step.apply(first);
+        // unless the step's last kernel wrote these logits and took their arg-max as it did
+        if (g.argmaxTaken == 0 || g.argmaxTaken != CudaOps.output(g.logits)) argmax(g.logits, g.keys.ptr(), g.rows);
     }
 
     /** keys[r] = max(keys[r], the arg-max key of logits row r) (kernels/src/greedy.cu). */

@@ -1,0 +1,235 @@
+// Decode lab: times the real decode kernels (kernels/src/decode.cu, mlstm_step.cu, greedy.cu, compiled into this
+// program) in CUDA graphs of programmatic dependent launches, as the runtime's greedy loop replays them, without the
+// JVM: one xLSTM-7B-architecture token (D=768, 12 blocks, 4 heads, vocab 50,304, batch 1), and chains of one kernel
+// kind repeated (distinct weights, so every launch reads its own from memory) to see what each kind costs inside a
+// chain. Numbers are timing only: the weights are random, nothing is checked here (the JUnit GPU tests do that).
+//   nvcc -O3 -std=c++17 -arch=sm_90 -diag-suppress 1556 -I kernels/src -o decode_lab kernels/lab/decode_lab.cu && ./decode_lab
+#include "../src/decode.cu"
+#include "../src/mlstm_step.cu"
+#include "../src/greedy.cu"
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+#include <string>
+#include <algorithm>
+
+#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("%s (line %d): %s\n", #x, __LINE__, cudaGetErrorString(e_)); exit(1); } } while (0)
+
+static const int D = 768, QK = 384, NH = 4, DQ = 96, DV = 192, FF = 2048, VOCAB = 50304, BLOCKS = 12, COLS = 16;
+
+__global__ void fill_bf16(__nv_bfloat16* p, size_t n, unsigned seed) {
+    GRID_STRIDE(i, (int64_t)n) {
+        unsigned h = (unsigned)i * 2654435761u ^ seed;
+        h ^= h >> 13; h *= 0x5bd1e995u; h ^= h >> 15;
+        p[i] = __float2bfloat16(((h & 0xffff) / 65536.f - 0.5f) * 0.08f);
+    }
+}
+__global__ void fill_f32(float* p, size_t n, float v) { GRID_STRIDE(i, (int64_t)n) p[i] = v; }
+
+struct Pool {   // bump allocator over one device allocation; wraps (reusing weights) past its size
+    char* base; size_t size, at = 0;
+    void* take(size_t bytes) { bytes = (bytes + 255) & ~size_t(255); if (at + bytes > size) at = 0; void* p = base + at; at += bytes; return p; }
+};
+
+static cudaStream_t st;
+static bool first;
+static void launch(const void* fn, dim3 grid, dim3 block, int shared, void** args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid; cfg.blockDim = block; cfg.dynamicSmemBytes = shared; cfg.stream = st;
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = at; cfg.numAttrs = first ? 0 : 1;   // the graph's first kernel waits for everything before it
+    first = false;
+    CK(cudaLaunchKernelExC(&cfg, fn, args));
+}
+
+struct Act {   // activations of one token (batch 1)
+    float *x, *q, *k, *v, *o, *ig, *fg, *h, *g, *logits, *C, *n, *m;
+    unsigned* counters; unsigned long long* keys; int *fed, *pos;
+};
+
+struct BlockW { __nv_bfloat16 *wq, *wk, *wv, *wo, *wi, *wf, *wout, *wgate, *wup, *wdown; float *bi, *bf, *n1, *n2, *hn; };
+
+static float eps = 1e-6f, capGate = 15.f, capOut = 30.f;
+
+static void group(Act& a, BlockW& w) {
+    float* y[6] = {a.q, a.k, a.v, a.o, a.ig, a.fg};
+    const __nv_bfloat16* ws[6] = {w.wq, w.wk, w.wv, w.wo, w.wi, w.wf};
+    const float* bs[6] = {nullptr, nullptr, nullptr, nullptr, w.bi, w.bf};
+    int o[6] = {QK, QK, D, D, NH, NH}, capFrom = 4, rows = 1, in = D;
+    float* nb = nullptr;
+    void* args[] = {&y[0], &y[1], &y[2], &y[3], &y[4], &y[5], &ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &bs[0], &bs[1],
+                    &bs[2], &bs[3], &bs[4], &bs[5], &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &a.x, &w.n1, &nb, &eps, &capGate,
+                    &capFrom, &rows, &in};
+    int total = QK + QK + D + D + NH + NH;
+    launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((total + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + 1) * 4, args);
+}
+
+static void step(Act& a, float* C, float* n, float* m) {
+    int S = 1, nh = NH, dq = DQ, dv = DV, cols = COLS;
+    int shared = (32 + ((3 * DQ + 3) & ~3) + STEP_COLS_THREADS / (COLS / 4) * COLS) * 4;
+    void* args[] = {&a.q, &a.k, &a.v, &a.ig, &a.fg, &C, &n, &m, &a.h, &a.counters, &S, &nh, &dq, &dv, &cols, &eps};
+    launch((const void*)xlstm_mlstm_step_cols_f32, dim3(NH, (DV + COLS - 1) / COLS), dim3(STEP_COLS_THREADS), shared, args);
+}
+
+static void headnormAdd(Act& a, BlockW& w) {
+    float* bias = nullptr; float* nb = nullptr;
+    int offset = 0, act = 3, heads = NH, rows = 1, in = D, out = D;
+    void* args[] = {&a.x, &w.wout, &bias, &a.x, &a.h, &a.o, &w.hn, &nb, &eps, &offset, &act, &heads, &rows, &in, &out};
+    launch((const void*)xlstm_gemv_headnorm_gated_add_r1, dim3((D + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + 2 * NH) * 4, args);
+}
+
+static void gated(Act& a, BlockW& w) {
+    float* nul = nullptr;
+    int out = FF, act = 4, rows = 1, in = D;
+    void* args[] = {&a.g, &w.wgate, &w.wup, &nul, &nul, &out, &a.x, &w.n2, &nul, &eps, &act, &rows, &in};
+    launch((const void*)xlstm_gemv_rmsnorm_gated_r1, dim3((FF + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + 1) * 4, args);
+}
+
+static void down(Act& a, BlockW& w) {
+    float* bias = nullptr;
+    int rows = 1, in = FF, out = D;
+    void* args[] = {&a.x, &w.wdown, &bias, &a.x, &a.g, &rows, &in, &out};
+    launch((const void*)xlstm_gemv_add_r1, dim3((D + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), 0, args);
+}
+
+static void head(Act& a, __nv_bfloat16* wh, float* nw) {
+    float* y[6] = {a.logits, nullptr, nullptr, nullptr, nullptr, nullptr};
+    const __nv_bfloat16* ws[6] = {wh, nullptr, nullptr, nullptr, nullptr, nullptr};
+    const float* bs[6] = {};
+    int o[6] = {VOCAB, 0, 0, 0, 0, 0}, capFrom = 0, rows = 1, in = D;
+    float* nb = nullptr;
+    void* args[] = {&y[0], &y[1], &y[2], &y[3], &y[4], &y[5], &ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &bs[0], &bs[1],
+                    &bs[2], &bs[3], &bs[4], &bs[5], &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &a.x, &nw, &nb, &eps, &capOut,
+                    &capFrom, &rows, &in};
+    launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((VOCAB + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + 1) * 4, args);
+}
+
+static int sms, wideBlocksPerSm = 4;
+static void headWide(Act& a, __nv_bfloat16* wh, float* nw, bool fuseArgmax) {
+    float* bias = nullptr; float* nb = nullptr;
+    int out = VOCAB, in = D;
+    unsigned long long* keys = fuseArgmax ? a.keys : nullptr;
+    void* args[] = {&a.logits, &wh, &bias, &out, &a.x, &nw, &nb, &eps, &capOut, &in, &keys};
+    int grid = std::min((VOCAB + GEMV_WARPS - 1) / GEMV_WARPS, wideBlocksPerSm * sms);
+    launch((const void*)xlstm_gemv_rmsnorm_wide_r1, dim3(grid), dim3(GEMV_WARPS * 32), (D + 2) * 4 + GEMV_WARPS * 8, args);
+}
+
+static void argmax(Act& a) {
+    int v = VOCAB;
+    void* args[] = {&a.logits, &a.keys, &v};
+    launch((const void*)xlstm_argmax_key_f32, dim3(64, 1), dim3(256), 0, args);
+}
+
+static void embed(Act& a, float* table) {
+    int cap = 1024, d = D, vocab = VOCAB;
+    void* args[] = {&a.x, &table, &a.keys, &a.fed, &a.pos, &cap, &d, &vocab};
+    launch((const void*)xlstm_embedding_greedy_f32, dim3(1), dim3(256), 0, args);
+}
+
+static double timeGraph(const char* name, int launchesPerReplay, const std::function<void()>& body) {
+    cudaGraph_t g; cudaGraphExec_t ge;
+    CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
+    first = true;
+    body();
+    CK(cudaStreamEndCapture(st, &g));
+    CK(cudaGraphInstantiate(&ge, g, 0));
+    for (int w = 0; w < 30; w++) CK(cudaGraphLaunch(ge, st));
+    CK(cudaStreamSynchronize(st));
+    cudaEvent_t e0, e1;
+    cudaEventCreate(&e0); cudaEventCreate(&e1);
+    const int N = 300;
+    cudaEventRecord(e0, st);
+    for (int r = 0; r < N; r++) CK(cudaGraphLaunch(ge, st));
+    cudaEventRecord(e1, st);
+    CK(cudaEventSynchronize(e1));
+    float ms;
+    cudaEventElapsedTime(&ms, e0, e1);
+    double us = ms * 1000.0 / N;
+    printf("%-34s %9.1f us per replay  %6.2f us per launch", name, us, us / launchesPerReplay);
+    if (launchesPerReplay > 40) printf("  %7.0f replays/s", 1e6 / us);
+    printf("\n");
+    CK(cudaGraphExecDestroy(ge)); CK(cudaGraphDestroy(g));
+    return us;
+}
+
+int main(int argc, char** argv) {
+    CK(cudaStreamCreate(&st));
+    CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    Pool pool{nullptr, (size_t)700 << 20};
+    CK(cudaMalloc(&pool.base, pool.size));
+    fill_bf16<<<4096, 256>>>((__nv_bfloat16*)pool.base, pool.size / 2, 12345u);
+    auto bf = [&](size_t n) { return (__nv_bfloat16*)pool.take(n * 2); };
+    float* small; CK(cudaMalloc(&small, 64 << 20));
+    fill_f32<<<4096, 256>>>(small, 16 << 20, 0.01f);
+    size_t sat = 0;
+    auto f32 = [&](size_t n) { float* p = small + sat; sat += (n + 63) & ~size_t(63); return p; };
+    auto ones = [&](size_t n) { float* p = f32(n); fill_f32<<<64, 256>>>(p, n, 1.f); return p; };
+    Act a{};
+    a.x = f32(D); a.q = f32(QK); a.k = f32(QK); a.v = f32(D); a.o = f32(D); a.ig = f32(NH); a.fg = f32(NH); a.h = f32(D);
+    a.g = f32(FF); a.logits = f32(VOCAB);
+    CK(cudaMalloc(&a.counters, 4096)); CK(cudaMemset(a.counters, 0, 4096));
+    CK(cudaMalloc(&a.keys, 64)); CK(cudaMemset(a.keys, 0, 64));
+    CK(cudaMalloc(&a.fed, 4096 * 4)); CK(cudaMalloc(&a.pos, 64)); CK(cudaMemset(a.pos, 0, 64));
+    std::vector<BlockW> bw(48);
+    std::vector<float*> Cs(48), ns(48), ms(48);
+    for (int b = 0; b < 48; b++) {
+        BlockW& w = bw[b];
+        w.wq = bf((size_t)QK * D); w.wk = bf((size_t)QK * D); w.wv = bf((size_t)D * D); w.wo = bf((size_t)D * D);
+        w.wi = bf((size_t)NH * D); w.wf = bf((size_t)NH * D); w.wout = bf((size_t)D * D);
+        w.wgate = bf((size_t)FF * D); w.wup = bf((size_t)FF * D); w.wdown = bf((size_t)D * FF);
+        w.bi = f32(NH); w.bf = f32(NH); w.n1 = ones(D); w.n2 = ones(D); w.hn = ones(D);
+        Cs[b] = f32((size_t)NH * DQ * DV); ns[b] = f32(NH * DQ); ms[b] = f32(NH);
+    }
+    __nv_bfloat16* wh = bf((size_t)VOCAB * D);
+    float* hn = ones(D);
+    float* table; CK(cudaMalloc(&table, (size_t)VOCAB * D * 4));
+    fill_f32<<<4096, 256>>>(table, (size_t)VOCAB * D, 0.01f);
+    CK(cudaDeviceSynchronize());
+
+    const int R = 48;
+    printf("decode lab: xLSTM-7B architecture D=%d, %d blocks, %d heads, vocab %d, batch 1\n", D, BLOCKS, NH, VOCAB);
+    timeGraph("token (embedding .. arg-max)", 2 + 5 * BLOCKS + 2, [&] {
+        embed(a, table);
+        for (int b = 0; b < BLOCKS; b++) {
+            group(a, bw[b]); step(a, Cs[b], ns[b], ms[b]); headnormAdd(a, bw[b]); gated(a, bw[b]); down(a, bw[b]);
+        }
+        head(a, wh, hn); argmax(a);
+    });
+    for (int fused = 0; fused < 2; fused++)
+        timeGraph(fused ? "token, wide LM head + its arg-max" : "token, wide LM head", 2 + 5 * BLOCKS + 2 - fused, [&] {
+            embed(a, table);
+            for (int b = 0; b < BLOCKS; b++) {
+                group(a, bw[b]); step(a, Cs[b], ns[b], ms[b]); headnormAdd(a, bw[b]); gated(a, bw[b]); down(a, bw[b]);
+            }
+            headWide(a, wh, hn, fused);
+            if (!fused) argmax(a);
+        });
+    timeGraph("4 tokens in one graph", 4 * (2 + 5 * BLOCKS + 2), [&] {
+        for (int t = 0; t < 4; t++) {
+            embed(a, table);
+            for (int b = 0; b < BLOCKS; b++) {
+                group(a, bw[b]); step(a, Cs[b], ns[b], ms[b]); headnormAdd(a, bw[b]); gated(a, bw[b]); down(a, bw[b]);
+            }
+            head(a, wh, hn); argmax(a);
+        }
+    });
+    timeGraph("norm + 6 projections x48", R, [&] { for (int b = 0; b < R; b++) group(a, bw[b]); });
+    timeGraph("mLSTM step (cols) x48", R, [&] { for (int b = 0; b < R; b++) step(a, Cs[b], ns[b], ms[b]); });
+    timeGraph("headnorm + out proj + res x48", R, [&] { for (int b = 0; b < R; b++) headnormAdd(a, bw[b]); });
+    timeGraph("norm + gate/up x48", R, [&] { for (int b = 0; b < R; b++) gated(a, bw[b]); });
+    timeGraph("down + residual x48", R, [&] { for (int b = 0; b < R; b++) down(a, bw[b]); });
+    timeGraph("LM head x4", 4, [&] { for (int b = 0; b < 4; b++) head(a, wh, hn); });
+    for (int per : {2, 3, 4, 6, 8}) {
+        wideBlocksPerSm = per;
+        char name[64];
+        snprintf(name, sizeof name, "wide LM head x4, %d blocks/SM", per);
+        timeGraph(name, 4, [&] { for (int b = 0; b < 4; b++) headWide(a, wh, hn, false); });
+    }
+    wideBlocksPerSm = 4;
+    timeGraph("arg-max x48", R, [&] { for (int b = 0; b < R; b++) argmax(a); });
+    timeGraph("embedding x48", R, [&] { for (int b = 0; b < R; b++) embed(a, table); });
+    return 0;
+}
