@@ -81,18 +81,27 @@ extern "C" __global__ void xlstm_gemv_rmsnorm_group_r1(NORM_GROUP_PARAMS) { gemv
 // GEMV_WARPS 8-byte keys.
 #define WIDE_VECS 4
 
-extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) xlstm_gemv_rmsnorm_wide_r1(
-    float* __restrict__ y, const __nv_bfloat16* __restrict__ w, const float* __restrict__ bias, int out,
-    const float* __restrict__ x, const float* __restrict__ nw, const float* __restrict__ nb, float eps, float cap,
-    int in, unsigned long long* __restrict__ keys) {
+#define WIDE_PARAMS                                                                                                \
+    float *__restrict__ y, const __nv_bfloat16 *__restrict__ w, const float *__restrict__ bias, int out,           \
+        const float *__restrict__ x, const float *__restrict__ nw, const float *__restrict__ nb, float eps,         \
+        float cap, int in, unsigned long long *__restrict__ keys
+#define WIDE_ARGS y, w, bias, out, x, nw, nb, eps, cap, in, keys
+
+// V vectors per lane per row (in <= 256·V), A rows per warp in flight beyond the one being summed.
+template <int V, int A>
+__device__ __forceinline__ void gemv_rmsnorm_wide(WIDE_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
     float* rs = xs + in;
     auto* best = reinterpret_cast<unsigned long long*>(xs + in + 2);   // GEMV_WARPS keys, 8-byte aligned (in % 8 == 0)
     const int warps = gridDim.x * GEMV_WARPS, lane = threadIdx.x & 31, warp = threadIdx.x >> 5, vecs = in >> 3;
     int o = blockIdx.x * GEMV_WARPS + warp;
-    uint4 buf[WIDE_VECS], next[WIDE_VECS];
-    warp_load_weights<WIDE_VECS>(w + (int64_t)(o < out ? o : 0) * in, o < out ? vecs : 0, 0, buf);
+    uint4 buf[A + 1][V];
+#pragma unroll
+    for (int a = 0; a < A; a++) {
+        const int r = o + a * warps;
+        warp_load_weights<V>(w + (int64_t)(r < out ? r : 0) * in, r < out ? vecs : 0, 0, buf[a]);
+    }
     prefetch_l2_block(nw, in);
     prefetch_l2_block(nb, in);
     pdl_wait();
@@ -100,10 +109,10 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) xlstm_gemv_rmsnorm
     rmsnorm_rows_block(x, nw, nb, eps, 1, in, xs, rs);   // every thread: it ends in a barrier
     unsigned long long key = 0ull;
     for (; o < out; o += warps) {
-        const int on = o + warps;
-        warp_load_weights<WIDE_VECS>(w + (int64_t)(on < out ? on : 0) * in, on < out ? vecs : 0, 0, next);
+        const int on = o + A * warps;
+        warp_load_weights<V>(w + (int64_t)(on < out ? on : 0) * in, on < out ? vecs : 0, 0, buf[A]);
         float acc[1] = {0.f};
-        warp_dot_loaded<1, WIDE_VECS>(buf, vecs, 0, xs, in, 1, acc);
+        warp_dot_loaded<1, V>(buf[0], vecs, 0, xs, in, 1, acc);
         const float s = warp_sum(acc[0]);
         if (lane == 0) {
             const float v = s + (bias == nullptr ? 0.f : __ldg(bias + o));
@@ -113,7 +122,9 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) xlstm_gemv_rmsnorm
             key = k > key ? k : key;
         }
 #pragma unroll
-        for (int j = 0; j < WIDE_VECS; j++) buf[j] = next[j];
+        for (int a = 0; a < A; a++)
+#pragma unroll
+            for (int j = 0; j < V; j++) buf[a][j] = buf[a + 1][j];
     }
     if (keys == nullptr) return;
     if (lane == 0) best[warp] = key;
@@ -122,6 +133,10 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) xlstm_gemv_rmsnorm
         for (int i = 1; i < GEMV_WARPS; i++) key = best[i] > key ? best[i] : key;
         if (key != 0ull) atomicMax(keys, key);
     }
+}
+
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) xlstm_gemv_rmsnorm_wide_r1(WIDE_PARAMS) {
+    gemv_rmsnorm_wide<WIDE_VECS, 1>(WIDE_ARGS);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -206,8 +206,9 @@ extern "C" __global__ void __launch_bounds__(STEP_COLS_THREADS) xlstm_mlstm_step
     const bool active = g < groups && col < DV;
     float4* Cv = reinterpret_cast<float4*>(C + (int64_t)bh * DQ * DV + col);   // row i: Cv + i·DV/4
     const int dv4 = DV >> 2;
-    pdl_wait();   // launched dependently: q, k, v and the gates come from the previous kernel
-    pdl_trigger();
+    // The state (C, n, m) is requested before pdl_wait(): no decode step launches this kernel right after a kernel
+    // that writes the state (its predecessor computes q, k, v and the gates), and every kernel before the
+    // predecessor is complete once this one runs (common.cuh), so these loads overlap the projections' tail.
     float4 cb[STEP_COLS_BATCH];
 #pragma unroll
     for (int u = 0; u < STEP_COLS_BATCH; u++) {   // the first rows of the first step, requested first
@@ -218,6 +219,8 @@ extern "C" __global__ void __launch_bounds__(STEP_COLS_THREADS) xlstm_mlstm_step
     const float kscale = rsqrtf((float)DQ);
     float mprev = m[bh];
     for (int i = tid; i < DQ; i += blockDim.x) sn[i] = nb[i];
+    pdl_wait();   // launched dependently: q, k, v and the gates come from the previous kernel
+    pdl_trigger();
     unsigned arrived = 0;
     for (int t = 0; t < S; t++) {
         const int64_t row = (int64_t)b * S + t;

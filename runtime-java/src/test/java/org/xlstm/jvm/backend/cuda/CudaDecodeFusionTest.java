@@ -44,6 +44,9 @@ class CudaDecodeFusionTest {
                     check(gpu, mem, a, r, rows, bias, 768, 2048, 4, new int[] {384, 384, 768, 768, 4, 4}, failures);
                     check(gpu, mem, a, r, rows, bias, 1000, 40, 8, new int[] {37, 5, 11, 3, 8, 8}, failures);
                 }
+            // an LM head at batch 1 (the wide kernel: one resident grid walking 20,011 rows), capped and not
+            for (float cap : new float[] {30f, 0f}) wideHead(gpu, mem, a, r, 768, 20_011, cap, failures);
+            wideHead(gpu, mem, a, r, 1024, 16_384, 15f, failures);
             assertTrue(failures.isEmpty(), () -> failures.size() + " fused results differ from their compositions:\n"
                     + String.join("\n", failures));
         }
@@ -98,6 +101,19 @@ class CudaDecodeFusionTest {
         gpu.add(product, res2, want2);
         gpu.headNormGatedLinearAdd(h, heads, hw, hb, 1e-6f, bias, og, Activation.SIGMOID, hf, wo, bo, res2, product, res2);
         same(mem, a, want2, res2, "headNormGatedLinearAdd" + tag, failures);
+    }
+
+    private static void wideHead(CudaOps gpu, DeviceTensors mem, Arena a, SplittableRandom r, int d, int vocab, float cap,
+                                 List<String> failures) {
+        String tag = " d=" + d + " vocab=" + vocab + " cap=" + cap;
+        Tensor x = mem.upload(GpuTests.gaussian(a, r, 2, 0, 1, d)), nw = GpuTests.gaussian(a, r, 1, 0, d);
+        Tensor w = GpuTests.gaussian(a, r, 0.05, 0, vocab, d);
+        Tensor fused = mem.allocate(1, vocab), plain = mem.allocate(1, vocab), normed = mem.allocate(1, d);
+        gpu.rmsNormLinears(x, nw, null, 1e-6f, normed, new Tensor[] {w}, null, new Tensor[] {fused}, 0, cap);
+        gpu.rmsNorm(x, nw, null, 1e-6f, normed);
+        gpu.linears(normed, new Tensor[] {w}, new Tensor[] {null}, new Tensor[] {plain});
+        if (cap > 0) gpu.softCap(plain, cap, plain);
+        same(mem, a, plain, fused, "rmsNormLinears, one wide product" + tag, failures);
     }
 
     /** Records a failure unless got equals want bit for bit, with how many elements differ and by how much. */

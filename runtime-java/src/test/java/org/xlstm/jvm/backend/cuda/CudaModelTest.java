@@ -178,6 +178,15 @@ class CudaModelTest {
                     assertArrayEquals(hostLoop(lm, oneHost, new int[] {5}, 1), lm.greedy(new int[] {5}, one, 1), "case " + caseNo);
                 }
             }
+            // bf16 at batch 1 with a vocabulary that takes the wide LM-head kernel, which then takes the arg-max too
+            try (CudaOps bf16 = CudaBackend.open(0, "BF16");
+                 LanguageModel lm = Models.initialized(XlstmLargeConfig.defaults(64, 4, 2, 20_011).toBuilder()
+                         .chunkSize(16).build(), 5, bf16)) {
+                for (int[] first : new int[][] {{11}, {7}}) {
+                    ModelState s = lm.newState(1), viaHost = lm.newState(1);
+                    assertArrayEquals(hostLoop(lm, viaHost, first, 40), lm.greedy(first, s, 40), "bf16, wide LM head");
+                }
+            }
             // more tokens than the device ring holds: the host drains it between rounds
             try (LanguageModel lm = Models.initialized(randomRecipes().get(1), 9, gpu)) {
                 int n = StepGraphs.RING + 77;
