@@ -162,6 +162,16 @@ public final class XlstmModel implements AutoCloseable {
         }
     }
 
+    /** {@link LanguageModel#greedy} on a state: {@code count} arg-maxes per row (on a GPU without host round trips). */
+    int[][] greedy(int[] first, org.xlstm.jvm.model.ModelState state, int count) {
+        LanguageModel m = borrow();
+        try {
+            return m.greedy(first, state, count);
+        } finally {
+            giveBack(m);
+        }
+    }
+
     private LanguageModel borrow() {
         LanguageModel m = idle.pollFirst();
         if (m != null) return m;
@@ -176,8 +186,11 @@ public final class XlstmModel implements AutoCloseable {
 
     /** Generates a continuation of {@code prompt}; returns the new tokens (a stop token included). */
     public int[] generate(int[] prompt, GenerationOptions options) {
-        return generate(prompt, options, (row, token) -> true);
+        return generate(prompt, options, NO_LISTENER);
     }
+
+    /** The listener of the overloads without one: plain greedy decoding then runs as one device loop. */
+    private static final TokenListener NO_LISTENER = (row, token) -> true;
 
     /** As {@link #generate(int[], GenerationOptions)}, calling {@code listener} with each token as it comes. */
     public int[] generate(int[] prompt, GenerationOptions options, TokenListener listener) {
@@ -206,7 +219,7 @@ public final class XlstmModel implements AutoCloseable {
     }
 
     public List<int[]> generate(int[][] prompts, GenerationOptions options) {
-        return generate(prompts, options, (row, token) -> true);
+        return generate(prompts, options, NO_LISTENER);
     }
 
     private int[][] generateGroup(int[][] prompts, List<Integer> rowIds, GenerationOptions o, TokenListener listener) {
@@ -227,6 +240,19 @@ public final class XlstmModel implements AutoCloseable {
         if (o.maxNewTokens() == 0) return new int[b][0];
         XlstmState state = newState(b);
         float[][] logits = state.prefill(prompts);
+        if (listener == NO_LISTENER && o.greedy() && o.repetitionPenalty() == 1f && o.stopTokens().isEmpty()
+                && o.stopStrings().isEmpty()) {
+            // nothing to decide per token on the host: the arg-max loop runs in the backend (LanguageModel.greedy)
+            int[] first = new int[b];
+            for (int i = 0; i < b; i++) first[i] = samplers[i].next(logits[i], 0, v, history[i], length[i]);
+            int[][] rest = state.greedy(first, o.maxNewTokens() - 1);
+            int[][] res = new int[b][o.maxNewTokens()];
+            for (int i = 0; i < b; i++) {
+                res[i][0] = first[i];
+                System.arraycopy(rest[i], 0, res[i], 1, rest[i].length);
+            }
+            return res;
+        }
         int[] next = new int[b];
         for (int n = 0; n < o.maxNewTokens(); n++) {
             boolean any = false;

@@ -50,6 +50,20 @@ public final class XlstmState {
         return out;
     }
 
+    /**
+     * Greedy decoding: feeds {@code first} (one token per row), then each step's arg-max, for {@code count} steps, and
+     * returns the {@code count} arg-maxes per row (ties: the lowest id); the state has then consumed {@code first}
+     * and all but the last of them. On a GPU the loop stays on the device, with no host round trip per token.
+     */
+    public int[][] greedy(int[] first, int count) {
+        if (first.length != batch())
+            throw new IllegalArgumentException("greedy needs one first token per row: " + batch() + " rows, " + first.length + " tokens");
+        if (count < 0) throw new IllegalArgumentException("count must be >= 0; got " + count);
+        int[][] out = model.greedy(first, state, count);
+        position += Math.max(0, count);
+        return out;
+    }
+
     /** An independent copy: feeding one leaves the other unchanged. */
     public XlstmState copy() { return new XlstmState(model, state.copy(), position); }
 

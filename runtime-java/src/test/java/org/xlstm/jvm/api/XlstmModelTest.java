@@ -50,8 +50,14 @@ class XlstmModelTest {
                     List<int[]> got = m.generate(prompts, GenerationOptions.greedy(expected[0].length));
                     for (int r = 0; r < prompts.length; r++)
                         assertArrayEquals(expected[r], got.get(r), c.getFileName() + " row " + r);
-                    // one prompt at a time gives the same rows
+                    // one prompt at a time gives the same rows (the backend's greedy loop), and so does the host
+                    // loop that a listener takes, token by token; a single token too
                     assertArrayEquals(expected[0], m.generate(prompts[0], GenerationOptions.greedy(expected[0].length)));
+                    List<Integer> heard = new java.util.ArrayList<>();
+                    assertArrayEquals(expected[0], m.generate(prompts[0], GenerationOptions.greedy(expected[0].length),
+                            (row, token) -> heard.add(token)));
+                    assertEquals(expected[0].length, heard.size());
+                    assertArrayEquals(java.util.Arrays.copyOf(expected[0], 1), m.generate(prompts[0], GenerationOptions.greedy(1)));
                     // the stream is the same generation, lazily
                     assertArrayEquals(expected[0], m.stream(prompts[0], GenerationOptions.greedy(expected[0].length))
                             .mapToInt(Integer::intValue).toArray());
