@@ -167,7 +167,7 @@ void gatedAndAdd(int rows, int in, int hidden, bool bias) {
     emu::launch(D(blocks(in, GEMV_WARPS)), D(GEMV_WARPS * 32), 0,
                 [&] { xlstm_gemv_bf16w_f32(prod, u, wd, bd, rows, hidden, in); });
     emu::launch(D(4), D(256), 0, [&] { xlstm_add_f32(want, prod, res, (int64_t)rows * in); });
-    emu::launch(D(blocks(in, GEMV_WARPS)), D(GEMV_WARPS * 32), 0,
+    emu::launch(D(blocks(in, GEMV_WARPS)), D(GEMV_WARPS * 32), rows == 1 ? (size_t)hidden * 4 : 0,
                 [&] { (rows == 1 ? xlstm_gemv_add_r1 : xlstm_gemv_add)(res, wd, bd, res, u, rows, hidden, in); });
     same("linearAdd (over the residual)" + tag, want, res, (size_t)rows * in);
     close("linearAdd" + tag, resd, res);

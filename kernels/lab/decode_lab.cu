@@ -84,6 +84,33 @@ extern "C" __global__ void lab_down_pf(ADD_PARAMS, const char* pf, long long pfb
     prefetch_l2_region(pf, pfb);
     gemv_add<1>(ADD_ARGS);
 }
+// Down projection + residual at batch 1 with its input staged in shared memory once per block (the runtime's reads
+// it from global memory in every warp: 8 warps × 8 KB of L2 reads per block for in = 2048); same order, same bits.
+// early: the residual requested before pdl_wait (its writer is two kernels back in a decode step).
+template <bool Early>
+__device__ __forceinline__ void down_staged(ADD_PARAMS) {
+    extern __shared__ __align__(16) unsigned char smem[];
+    float* xs = reinterpret_cast<float*>(smem);
+    const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), oc = o < out ? o : 0, vecs = o < out ? in >> 3 : 0;
+    uint4 buf[GEMV_MAX_VECS];
+    warp_load_weights(w + (int64_t)oc * in, vecs, 0, buf);
+    const float bo = bias == nullptr ? 0.f : __ldg(bias + oc);
+    float res0 = 0.f;
+    if (Early) res0 = residual[oc];
+    pdl_wait();
+    pdl_trigger();
+    if (!Early) res0 = residual[oc];
+    stage_vectors(x, in >> 2, xs);
+    __syncthreads();
+    if (o >= out) return;
+    float acc[1] = {0.f};
+    warp_dot_loaded<1>(buf, vecs, 0, xs, in, 1, acc);
+    warp_dots_rest<1, GEMV_MAX_VECS>(w + (int64_t)o * in, xs, in, 1, vecs, acc);
+    warp_finish<1>(acc, 1, [&](int, float s2) { y[o] = (s2 + bo) + res0; });
+}
+extern "C" __global__ void lab_down_staged(ADD_PARAMS) { down_staged<false>(ADD_ARGS); }
+extern "C" __global__ void lab_down_staged_early(ADD_PARAMS) { down_staged<true>(ADD_ARGS); }
+static int downVariant = 0;
 static bool prefetchAhead = false;
 static const char* pfPtr = nullptr;
 static long long pfBytes = 0;
@@ -177,8 +204,9 @@ static void down(Act& a, BlockW& w) {
     float* bias = nullptr;
     int rows = 1, in = FF, out = D;
     void* args[] = {&a.x, &w.wdown, &bias, &a.x, &a.g, &rows, &in, &out, &pfPtr, &pfBytes};
+    if (downVariant) { launch(downVariant == 1 ? (const void*)lab_down_staged : (const void*)lab_down_staged_early, dim3((D + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), FF * 4, args); return; }
     if (prefetchAhead) { launch((const void*)lab_down_pf, dim3((D + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), 0, args); return; }
-    launch((const void*)xlstm_gemv_add_r1, dim3((D + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), 0, args);
+    launch((const void*)xlstm_gemv_add_r1, dim3((D + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), FF * 4, args);
 }
 
 static void head(Act& a, __nv_bfloat16* wh, float* nw) {
@@ -303,53 +331,21 @@ int main(int argc, char** argv) {
             headWide(a, wh, hn, fused);
             if (!fused) argmax(a);
         });
-    {   // leave one kind out of the token: what that kind costs inside the mixed chain
-        const char* kinds[] = {"nothing", "norm + projections", "mLSTM step", "headnorm + out proj", "norm + gate/up",
-                               "down + residual"};
-        double full = 0;
-        for (int skip = 0; skip < 6; skip++) {
-            char name[80];
-            snprintf(name, sizeof name, "token without %s", kinds[skip]);
-            double us = timeGraph(name, 1 + 5 * BLOCKS + 1 - (skip ? BLOCKS : 0), [&] {
-                embed(a, table);
-                for (int b = 0; b < BLOCKS; b++) {
-                    if (skip != 1) group(a, bw[b]);
-                    if (skip != 2) step(a, Cs[b], ns[b], ms[b]);
-                    if (skip != 3) headnormAdd(a, bw[b]);
-                    if (skip != 4) gated(a, bw[b]);
-                    if (skip != 5) down(a, bw[b]);
-                }
-                headWide(a, wh, hn, true);
-            });
-            if (skip == 0) full = us;
-            else printf("    -> %s costs %.2f us per launch in the token\n", kinds[skip], (full - us) / BLOCKS);
-        }
-    }
-    for (int mode = 0; mode < 3; mode++) {
-        // 0: none; 1: each kernel prefetches the weights of the kernel after next; 2: only gate/up and down's
-        prefetchAhead = mode > 0;
-        timeGraph(mode == 0 ? "token (PDL chain as in the runtime)" : mode == 1 ? "token, weights prefetched 2 ahead" : "token, only FFN weights prefetched", 1 + 5 * BLOCKS + 1, [&] {
+    for (int dv = 0; dv < 3; dv++) {
+        downVariant = dv;
+        const char* names[] = {"the runtime's down kernel", "down with its input staged", "staged + residual before the wait"};
+        printf("%s\n", names[dv]);
+        timeGraph("token", 1 + 5 * BLOCKS + 1, [&] {
             embed(a, table);
             for (int b = 0; b < BLOCKS; b++) {
-                BlockW &w = bw[b], &nx = bw[b + 1];
-                pfSet(mode == 1 ? (const void*)w.wout : nullptr, mode == 1 ? (const void*)(w.wout + (size_t)D * D) : nullptr);
-                group(a, w);
-                step(a, Cs[b], ns[b], ms[b]);
-                pfSet(w.wdown, w.wdown + (size_t)D * FF);              // headnorm -> (gated) -> down
-                headnormAdd(a, w);
-                if (b + 1 < BLOCKS && mode == 1) pfSet(nx.wq, nx.wf + (size_t)NH * D);   // gated -> (down) -> next group
-                else pfSet(nullptr, nullptr);
-                gated(a, w);
-                if (b + 1 < BLOCKS) pfSet(nx.wgate, nx.wup + (size_t)FF * D);   // down -> ... -> next gated
-                else pfSet(nullptr, nullptr);
-                down(a, w);
+                group(a, bw[b]); step(a, Cs[b], ns[b], ms[b]); headnormAdd(a, bw[b]); gated(a, bw[b]); down(a, bw[b]);
             }
-            prefetchAhead = false;
             headWide(a, wh, hn, true);
-            prefetchAhead = mode > 0;
         });
+        timeGraph("down + residual x48", R, [&] { for (int b = 0; b < R; b++) down(a, bw[b]); });
+        timeGraph("gate/up, down x24", R, [&] { for (int b = 0; b < R / 2; b++) { gated(a, bw[b]); down(a, bw[b]); } });
     }
-    prefetchAhead = false;
+    downVariant = 0;
     timeGraph("norm + 6 projections x48", R, [&] { for (int b = 0; b < R; b++) group(a, bw[b]); });
     timeGraph("mLSTM step (cols) x48", R, [&] { for (int b = 0; b < R; b++) step(a, Cs[b], ns[b], ms[b]); });
     timeGraph("headnorm + out proj + res x48", R, [&] { for (int b = 0; b < R; b++) headnormAdd(a, bw[b]); });

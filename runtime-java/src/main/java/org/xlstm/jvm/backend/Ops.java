@@ -80,7 +80,9 @@ public interface Ops {
 
     /**
      * A residual connection around a linear map: {@code y = (x·weightᵀ + bias) + residual} (y may alias residual).
-     * {@code product} is scratch of y's shape.
+     * {@code product} is scratch of y's shape. The operation just before this one must not write {@code residual}
+     * (a GPU backend reads it while that operation still runs; in a pre-norm block the norm and the products of x
+     * come between the residual's writer and this call).
      */
     default void linearAdd(Tensor x, Tensor weight, Tensor bias, Tensor residual, Tensor product, Tensor y) {
         linear(x, weight, bias, product);
@@ -90,7 +92,8 @@ public interface Ops {
     /**
      * An mLSTM layer's output with its residual: {@code y = (headNormGated(h, gate)·weightᵀ + bias) + residual}
      * ({@link #headNormGated}, then {@link #linearAdd}; y may alias residual). {@code gated} (h's shape) and
-     * {@code product} (y's shape) are scratch.
+     * {@code product} (y's shape) are scratch. As for {@link #linearAdd}, the operation just before this one must not
+     * write {@code residual}.
      */
     default void headNormGatedLinearAdd(Tensor h, int numHeads, Tensor normWeight, Tensor normBias, float eps,
                                         boolean weightIsOffset, Tensor gate, Activation act, Tensor gated, Tensor weight,

@@ -353,8 +353,11 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
             Ops.super.linearAdd(x, weight, bias, residual, product, y);
             return;
         }
-        gemvKernel("decode", "xlstm_gemv_add", rows).launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1, 0, stream,
-                out(y), weightBf16(weight), in(bias), in(residual), in(x), rows, inF, outF);
+        // batch 1 stages x in shared memory (inF floats) and requests the residual before waiting (Ops.linearAdd)
+        boolean staged = rows == 1 && (long) inF * Float.BYTES <= 48 * 1024;
+        k("decode", staged ? "xlstm_gemv_add_r1" : "xlstm_gemv_add").launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS,
+                1, 1, GEMV_WARPS * 32, 1, 1, staged ? inF * Float.BYTES : 0, stream, out(y), weightBf16(weight), in(bias),
+                in(residual), in(x), rows, inF, outF);
     }
 
     @Override
