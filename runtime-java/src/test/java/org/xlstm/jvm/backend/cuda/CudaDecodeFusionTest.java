@@ -7,30 +7,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.xlstm.jvm.config.Activation;
-import org.xlstm.jvm.cuda.CudaContext;
 import org.xlstm.jvm.tensor.Tensor;
 
 /**
  * The fused decoding operations (kernels/src/decode.cu) equal, bit for bit, the operations they fuse run one by one
  * on the same backend (Ops' default compositions): one decode step then computes exactly what it computed before.
  */
-class CudaDecodeFusionTest {
-    private static CudaContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = GpuTests.openOrSkip();
-    }
-
-    @AfterAll
-    static void closeAll() {
-        if (ctx != null) ctx.close();
-    }
-
+class CudaDecodeFusionTest extends GpuContextTest {
     @Test
     void fusedOperationsEqualTheirCompositions() {
         try (DeviceTensors mem = new DeviceTensors(ctx); CudaOps gpu = new CudaOps(mem, CudaOps.Precision.BF16);

@@ -5,27 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.xlstm.jvm.backend.ReferenceGradOps;
-import org.xlstm.jvm.cuda.CudaContext;
 import org.xlstm.jvm.tensor.Tensor;
 
 /** The GPU mLSTM backward (CudaMlstmBackwardSeq, reached through CudaGradOps) against the double reference. */
-class CudaMlstmBackwardSeqTest {
-    private static CudaContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = GpuTests.openOrSkip();
-    }
-
-    @AfterAll
-    static void closeAll() {
-        if (ctx != null) ctx.close();
-    }
-
+class CudaMlstmBackwardSeqTest extends GpuContextTest {
     private Tensor[] run(CudaOps gpu, DeviceTensors mem, Arena a, Tensor[] in, float m0, int chunk, boolean withAll) {
         Tensor[] d = new Tensor[in.length];
         for (int j = 0; j < in.length; j++) d[j] = mem.upload(in[j]);

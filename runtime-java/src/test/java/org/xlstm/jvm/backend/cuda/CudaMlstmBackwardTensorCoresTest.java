@@ -7,11 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.xlstm.jvm.backend.ReferenceGradOps;
-import org.xlstm.jvm.cuda.CudaContext;
 import org.xlstm.jvm.tensor.Tensor;
 
 /**
@@ -19,19 +16,7 @@ import org.xlstm.jvm.tensor.Tensor;
  * The reference differentiates the stabilisers too; the kernels take them as constants, which differs by terms of
  * order eps·e^m: gates are drawn so that m stays moderate.
  */
-class CudaMlstmBackwardTensorCoresTest {
-    private static CudaContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = GpuTests.openOrSkip();
-    }
-
-    @AfterAll
-    static void closeAll() {
-        if (ctx != null) ctx.close();
-    }
-
+class CudaMlstmBackwardTensorCoresTest extends GpuContextTest {
     private static double rms(Tensor t) {
         double s = 0;
         for (long i = 0; i < t.size(); i++) s += (double) t.get(i) * t.get(i);

@@ -8,11 +8,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.xlstm.jvm.backend.ReferenceOps;
-import org.xlstm.jvm.cuda.CudaContext;
 import org.xlstm.jvm.tensor.Tensor;
 
 /**
@@ -22,20 +19,8 @@ import org.xlstm.jvm.tensor.Tensor;
  * its counters must be back at zero), from a random state and from the zero state (m = −∞). xLSTM-7B's decode shape
  * (4 heads of 96 × 192) at batch 1 and 16, slices that do not divide DV, odd DQ, DQ larger than a block.
  */
-class CudaMlstmStepTest {
+class CudaMlstmStepTest extends GpuContextTest {
     private static final double TOL = 1e-5;
-    private static CudaContext ctx;
-
-    @BeforeAll
-    static void open() {
-        ctx = GpuTests.openOrSkip();
-    }
-
-    @AfterAll
-    static void closeAll() {
-        if (ctx != null) ctx.close();
-    }
-
     private record Kind(CudaOps.StepKernel kernel, int cols) {
         @Override
         public String toString() { return kernel == CudaOps.StepKernel.COLS ? "cols" + cols : kernel.name().toLowerCase(Locale.ROOT); }
