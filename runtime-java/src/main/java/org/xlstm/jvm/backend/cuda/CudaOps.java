@@ -324,9 +324,9 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         long keys = 0;
         if (greedy != null && greedy.rows == 1) keys = greedy.keys.ptr();
         int grid = Math.min((outF + GEMV_WARPS - 1) / GEMV_WARPS, WIDE_BLOCKS_PER_SM * multiprocessors());
-        k("decode", "xlstm_gemv_rmsnorm_wide_r1").launchDependent(grid, 1, 1, GEMV_WARPS * 32, 1, 1,
-                (inF + 2) * Float.BYTES + GEMV_WARPS * Long.BYTES, stream, out(y), weightBf16(weight), in(bias), outF, in(x), in(normWeight),
-                in(normBias), eps, cap, inF, keys);
+        int shared = (inF + 2) * Float.BYTES + GEMV_WARPS * Long.BYTES;   // x, its norm, the warps' arg-max keys
+        k("decode", "xlstm_gemv_rmsnorm_wide_r1").launchDependent(grid, 1, 1, GEMV_WARPS * 32, 1, 1, shared, stream,
+                out(y), weightBf16(weight), in(bias), outF, in(x), in(normWeight), in(normBias), eps, cap, inF, keys);
         if (keys != 0) greedy.argmaxTaken = out(y);   // after k(), which clears it
     }
 

@@ -201,7 +201,7 @@ final class StepGraphs implements AutoCloseable {
         g.argmaxTaken = 0;
         g.logits = step.apply(first);
         // unless the step's last kernel wrote these logits and took their arg-max as it did
-        if (g.argmaxTaken == 0 || g.argmaxTaken != CudaOps.output(g.logits)) argmax(g.logits, g.keys.ptr(), g.rows);
+        if (g.argmaxTaken != CudaOps.output(g.logits)) argmax(g.logits, g.keys.ptr(), g.rows);
     }
 
     /** keys[r] = max(keys[r], the arg-max key of logits row r) (kernels/src/greedy.cu). */
