@@ -74,26 +74,19 @@ __device__ __forceinline__ void warp_dots(const __nv_bfloat16* __restrict__ w, c
  * requested, then pdl_wait() (x is the previous kernel's output), then the products. Every caller of a launch that
  * reaches this must not have read or written the previous kernel's data before.
  */
-template <int R, class AfterWait>
+template <int R>
 __device__ __forceinline__ void warp_dots_dependent(const __nv_bfloat16* __restrict__ w, const float* x, int ldx,
-                                                    int rows, int in, float* acc, AfterWait after_wait) {
+                                                    int rows, int in, float* acc) {
     const int vecs = in >> 3;
     uint4 buf[GEMV_MAX_VECS];
     warp_load_weights(w, vecs, 0, buf);
     pdl_wait();
     pdl_trigger();
-    after_wait();   // e.g. loads of the epilogue's inputs, issued before the products so that they arrive meanwhile
     warp_dot_loaded<R>(buf, vecs, 0, x, ldx, rows, acc);
     for (int base = 32 * GEMV_MAX_VECS; base < vecs; base += 32 * GEMV_MAX_VECS) {
         warp_load_weights(w, vecs, base, buf);
         warp_dot_loaded<R>(buf, vecs, base, x, ldx, rows, acc);
     }
-}
-
-template <int R>
-__device__ __forceinline__ void warp_dots_dependent(const __nv_bfloat16* __restrict__ w, const float* x, int ldx,
-                                                    int rows, int in, float* acc) {
-    warp_dots_dependent<R>(w, x, ldx, rows, in, acc, [] {});
 }
 
 /** acc[r] += the products of the weight vectors past the first pass of V (loaded and used pass by pass). */
