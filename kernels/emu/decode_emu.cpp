@@ -100,7 +100,7 @@ void rmsNormLinears(int rows, int in, bool bias) {
     for (int j = 4; j < 6; j++)
         emu::launch(D(1), D(256), 0, [&] { xlstm_softcap_f32(y[j], y[j], cap, (int64_t)rows * outs[j]); });
     // fused
-    emu::launch(D(blocks(total, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(rows * in + rows) * 4, [&] {
+    emu::launch(D(blocks(total, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(rows * in + rms_stats_floats(rows, in)) * 4, [&] {
         auto kernel = rows == 1 ? xlstm_gemv_rmsnorm_group_r1 : xlstm_gemv_rmsnorm_group;
         kernel(y2[0], y2[1], y2[2], y2[3], y2[4], y2[5], w[0], w[1], w[2], w[3], w[4], w[5], b[0], b[1], b[2], b[3], b[4],
                b[5], outs[0], outs[1], outs[2], outs[3], outs[4], outs[5], x, nw, nb, 1e-5f, cap, 4, rows, in);
@@ -147,7 +147,7 @@ void gatedAndAdd(int rows, int in, int hidden, bool bias) {
     emu::launch(D(4), D(256), 0, [&] { xlstm_mul_activated_f32(u, u, g, act, (int64_t)rows * hidden); });
     // fused
     float* u2 = emu::galloc((size_t)rows * hidden);
-    emu::launch(D(blocks(hidden, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(rows * in + rows) * 4, [&] {
+    emu::launch(D(blocks(hidden, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(rows * in + rms_stats_floats(rows, in)) * 4, [&] {
         (rows == 1 ? xlstm_gemv_rmsnorm_gated_r1 : xlstm_gemv_rmsnorm_gated)(u2, wg, wu, bg, bu, hidden, x, nw, nb, 1e-5f,
                                                                              act, rows, in);
     });
@@ -262,13 +262,13 @@ void wideHead(int in, int out, int grid, bool bias, float cap, bool ties) {
     float *want = emu::galloc(out), *got = emu::galloc(out);
     float* none = nullptr;
     const __nv_bfloat16* wn = nullptr;
-    emu::launch(D(blocks(out, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(in + 1) * 4, [&] {
+    emu::launch(D(blocks(out, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(in + rms_stats_floats(1, in)) * 4, [&] {
         xlstm_gemv_rmsnorm_group_r1(want, none, none, none, none, none, w, wn, wn, wn, wn, wn, b, none, none, none, none,
                                     none, out, 0, 0, 0, 0, 0, x, nw, nullptr, 1e-5f, cap, 0, 1, in);
     });
     auto* keys = reinterpret_cast<unsigned long long*>(emu::galloc(2));
     keys[0] = 0;
-    emu::launch(D(grid), D(GEMV_WARPS * 32), (size_t)(in + 2) * 4 + GEMV_WARPS * 8, [&] {
+    emu::launch(D(grid), D(GEMV_WARPS * 32), (size_t)(in + rms_stats_floats(1, in)) * 4 + GEMV_WARPS * 8, [&] {
         xlstm_gemv_rmsnorm_wide_r1(got, w, b, out, x, nw, nullptr, 1e-5f, cap, in, keys);
     });
     std::string tag = " in=" + std::to_string(in) + " out=" + std::to_string(out) + " grid=" + std::to_string(grid) +

@@ -16,6 +16,48 @@
 #include <string>
 #include <algorithm>
 
+// Lab-only kernels: where a decode kernel's time goes. One warp per output row of `in` bf16 weights (in <= 1024).
+// stage 0: weights requested before the wait, folded and stored after it (no input); 1: + x staged in shared memory
+// and the dot product (a plain gemv); 2: + x's sum of squares by warp 0 and a barrier (an RMS-norm-like prologue).
+template <int STAGE>
+__global__ void lab_gemv(float* y, const __nv_bfloat16* __restrict__ w, const float* __restrict__ x, int in, int out,
+                         const __nv_bfloat16* __restrict__ ahead, int noWeights) {
+    __shared__ __align__(16) float xs[1024];
+    __shared__ float rs;
+    const int warps = blockDim.x >> 5, o = blockIdx.x * warps + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    const int vecs = o < out && !noWeights ? in >> 3 : 0;
+    uint4 buf[4];
+    warp_load_weights<4>(w + (int64_t)(o < out ? o : 0) * in, vecs, 0, buf);
+    if (ahead != nullptr && o < out && lane * 64 < in)   // this warp's row of the weights two kernels ahead, into L2
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(__cvta_generic_to_global(ahead + (int64_t)o * in + lane * 64)));
+    pdl_wait();
+    pdl_trigger();
+    float acc[1] = {0.f};
+    if (STAGE == 0) {
+        for (int j = 0; j < 4; j++) acc[0] += __uint_as_float(buf[j].x ^ buf[j].y ^ buf[j].z ^ buf[j].w);
+    } else {
+        stage_vectors(x, in >> 2, xs);
+        __syncthreads();
+        if (STAGE == 2) {
+            if (threadIdx.x < 32) {
+                const float r = rms_rinv_warp(xs, in, 1e-6f);
+                if (lane == 0) rs = r;
+            }
+            __syncthreads();
+            acc[0] = rs * 1e-3f;
+        }
+        warp_dot_loaded<1, 4>(buf, vecs, 0, xs, in, 1, acc);
+    }
+    const float s = warp_sum(acc[0]);
+    if (lane == 0 && o < out) y[o] = s;
+}
+
+__global__ void lab_nop(float* p) {
+    pdl_wait();
+    pdl_trigger();
+    if (threadIdx.x == 0 && p != nullptr) p[blockIdx.x] += 1.f;
+}
+
 #define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("%s (line %d): %s\n", #x, __LINE__, cudaGetErrorString(e_)); exit(1); } } while (0)
 
 static const int D = 768, QK = 384, NH = 4, DQ = 96, DV = 192, FF = 2048, VOCAB = 50304, BLOCKS = 12;
@@ -67,7 +109,7 @@ static void group(Act& a, BlockW& w) {
                     &bs[2], &bs[3], &bs[4], &bs[5], &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &a.x, &w.n1, &nb, &eps, &capGate,
                     &capFrom, &rows, &in};
     int total = QK + QK + D + D + NH + NH;
-    launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((total + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + 1) * 4, args);
+    launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((total + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + rms_stats_floats(1, D)) * 4, args);
 }
 
 static void step(Act& a, float* C, float* n, float* m) {
@@ -88,7 +130,7 @@ static void gated(Act& a, BlockW& w) {
     float* nul = nullptr;
     int out = FF, act = 4, rows = 1, in = D;
     void* args[] = {&a.g, &w.wgate, &w.wup, &nul, &nul, &out, &a.x, &w.n2, &nul, &eps, &act, &rows, &in};
-    launch((const void*)xlstm_gemv_rmsnorm_gated_r1, dim3((FF + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + 1) * 4, args);
+    launch((const void*)xlstm_gemv_rmsnorm_gated_r1, dim3((FF + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + rms_stats_floats(1, D)) * 4, args);
 }
 
 static void down(Act& a, BlockW& w) {
@@ -107,7 +149,7 @@ static void head(Act& a, __nv_bfloat16* wh, float* nw) {
     void* args[] = {&y[0], &y[1], &y[2], &y[3], &y[4], &y[5], &ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &bs[0], &bs[1],
                     &bs[2], &bs[3], &bs[4], &bs[5], &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &a.x, &nw, &nb, &eps, &capOut,
                     &capFrom, &rows, &in};
-    launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((VOCAB + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + 1) * 4, args);
+    launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((VOCAB + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + rms_stats_floats(1, D)) * 4, args);
 }
 
 static int sms, wideBlocksPerSm = 4;
@@ -117,7 +159,7 @@ static void headWide(Act& a, __nv_bfloat16* wh, float* nw, bool fuseArgmax) {
     unsigned long long* keys = fuseArgmax ? a.keys : nullptr;
     void* args[] = {&a.logits, &wh, &bias, &out, &a.x, &nw, &nb, &eps, &capOut, &in, &keys};
     int grid = std::min((VOCAB + GEMV_WARPS - 1) / GEMV_WARPS, wideBlocksPerSm * sms);
-    launch((const void*)xlstm_gemv_rmsnorm_wide_r1, dim3(grid), dim3(GEMV_WARPS * 32), (D + 2) * 4 + GEMV_WARPS * 8, args);
+    launch((const void*)xlstm_gemv_rmsnorm_wide_r1, dim3(grid), dim3(GEMV_WARPS * 32), (D + rms_stats_floats(1, D)) * 4 + GEMV_WARPS * 8, args);
 }
 
 static void argmax(Act& a) {
@@ -204,6 +246,32 @@ int main(int argc, char** argv) {
 
     const int R = 48;
     printf("decode lab: xLSTM-7B architecture D=%d, %d blocks, %d heads, vocab %d, batch 1\n", D, BLOCKS, NH, VOCAB);
+    if (getenv("LAB_GEMV") != nullptr)
+    for (int blocks : {289}) {
+        char name[80];
+        snprintf(name, sizeof name, "nop %d blocks x48", blocks);
+        timeGraph(name, R, [&] { for (int b = 0; b < R; b++) { float* p = a.logits; void* args[] = {&p}; launch((const void*)lab_nop, dim3(blocks), dim3(256), 0, args); } });
+    }
+    if (getenv("LAB_GEMV") != nullptr)
+    for (int variant = 0; variant < 2; variant++)   // 0 plain, 1 no weights (the chain alone), 2 L2 prefetch 2 ahead
+    for (int stage = 0; stage < 3; stage++)
+        for (int warps : {8}) {
+            const void* fn = stage == 0 ? (const void*)lab_gemv<0> : stage == 1 ? (const void*)lab_gemv<1> : (const void*)lab_gemv<2>;
+            for (int shape = 0; shape < 2; shape++) {
+                int in = D, out = shape == 0 ? 2312 : 4096;
+                char name[80];
+                snprintf(name, sizeof name, "gemv %s stage %d, %d rows x48", variant == 0 ? "plain" : variant == 1 ? "no weights" : "L2 ahead", stage, out);
+                timeGraph(name, R, [&] {
+                    for (int b = 0; b < R; b++) {
+                        __nv_bfloat16* wp = b % 2 ? bw[b].wgate : bw[b].wup;
+                        __nv_bfloat16* ah = variant == 2 ? ((b + 2) % 2 ? bw[(b + 2) % R].wgate : bw[(b + 2) % R].wup) : nullptr;
+                        int noW = variant == 1;
+                        void* args[] = {&a.g, &wp, &a.x, &in, &out, &ah, &noW};
+                        launch(fn, dim3((out + warps - 1) / warps), dim3(warps * 32), 0, args);
+                    }
+                });
+            }
+        }
     auto token = [&](int skip, bool wideHead) {   // skip: 0 none, 1..5 that kind of the block's five kernels
         embed(a, table);
         for (int b = 0; b < BLOCKS; b++) {

@@ -77,8 +77,8 @@ extern "C" __global__ void xlstm_gemv_rmsnorm_group_r1(NORM_GROUP_PARAMS) { gemv
 // each row's weights requested before the previous row is summed. Per row the same loads, order and epilogue as
 // xlstm_gemv_rmsnorm_group_r1: the same bits. keys != null (greedy decoding): the block's largest argmax_key of the
 // values it wrote goes into keys[0] by atomicMax, so the greedy step needs no arg-max pass over the logits.
-// in % 8 == 0, in <= 1024 (one pass of WIDE_VECS vectors per lane); dynamic shared memory (in + 2) floats and then
-// GEMV_WARPS 8-byte keys.
+// in % 8 == 0, in <= 1024 (one pass of WIDE_VECS vectors per lane); dynamic shared memory in + rms_stats_floats(1, in)
+// floats and then GEMV_WARPS 8-byte keys.
 #define WIDE_VECS 4
 
 #define WIDE_PARAMS                                                                                                \
@@ -93,7 +93,7 @@ __device__ __forceinline__ void gemv_rmsnorm_wide(WIDE_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
     float* rs = xs + in;
-    auto* best = reinterpret_cast<unsigned long long*>(xs + in + 2);   // GEMV_WARPS keys, 8-byte aligned (in % 8 == 0)
+    auto* best = reinterpret_cast<unsigned long long*>(rs + rms_stats_floats(1, in));   // GEMV_WARPS keys, 8-byte aligned
     const int warps = gridDim.x * GEMV_WARPS, lane = threadIdx.x & 31, warp = threadIdx.x >> 5, vecs = in >> 3;
     int o = blockIdx.x * GEMV_WARPS + warp;
     uint4 buf[A + 1][V];

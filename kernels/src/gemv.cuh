@@ -138,18 +138,46 @@ __device__ __forceinline__ float4 load4_or(const float* __restrict__ p, int v, f
     return make_float4(p[4 * v], p[4 * v + 1], p[4 * v + 2], p[4 * v + 3]);
 }
 
+/** Floats of rmsnorm_rows_block's statistics rs for `rows` of `in` (even: what follows stays 8-byte aligned). */
+__host__ __device__ inline int rms_stats_floats(int rows, int in) {
+    const int n = rows > (in + 127) / 128 ? rows : (in + 127) / 128;
+    return (n + 1) & ~1;
+}
+
 /**
  * The rows of x [rows, in] normalised as xlstm_rmsnorm_f32 normalises them, bit for bit, into shared xs [rows, in],
- * by the whole block: every thread copies 16-byte vectors of x (all rows in one round of loads), one warp per row
- * then reduces it from shared memory in rms_rinv_warp's order into rs[row] (shared, rows floats), and every thread
- * scales its vectors. Where one warp read the row from global memory twice, in a dependent chain of loads, the
- * block now waits for one round of loads and a reduction in shared memory. Call after pdl_wait() with every thread
- * of the block (blockDim a multiple of 32); ends in a barrier. x 16-byte aligned, in % 4 == 0.
+ * by the whole block. One row of at most one 16-byte vector per thread (in <= 4 · blockDim): every thread loads its
+ * vector, each warp sums the squares of its 128 elements from registers (norms.cuh's order) into shared memory, one
+ * barrier, every thread adds the blocks' sums in order and scales its vector into xs. Else
+ * every thread copies vectors of x (all rows in one round of loads), one warp per row reduces it from shared memory
+ * in the same order into rs (shared, rms_stats_floats(rows, in) floats: per row, or the
+ * one-row path's per-128-element sums), and every thread scales its vectors. Call after pdl_wait() with every thread of the block (blockDim a
+ * multiple of 32); ends in a barrier. x 16-byte aligned, in % 4 == 0.
  */
 __device__ __forceinline__ void rmsnorm_rows_block(const float* __restrict__ x, const float* __restrict__ nw,
                                                    const float* __restrict__ nb, float eps, int rows, int in,
                                                    float* xs, float* rs) {
     const int tid = threadIdx.x, nt = blockDim.x, in4 = in >> 2;
+    if (rows == 1 && in4 <= nt) {
+        // one vector per thread (more would cost registers, and with them the blocks that start beside the
+        // previous kernel: measured slower)
+        const bool mine = tid < in4;
+        const float4 t = mine ? reinterpret_cast<const float4*>(x)[tid] : make_float4(0.f, 0.f, 0.f, 0.f);
+        const float4 w = load4_or(nw, mine ? tid : 0, 1.f), b = load4_or(nb, mine ? tid : 0, 0.f);   // arrive meanwhile
+        if ((tid & ~31) < in4) {   // warps holding vectors: the whole warp sums (lanes past in4 add 0)
+            const float s = warp_sum(sq4(t.x, t.y, t.z, t.w));
+            if ((tid & 31) == 0) rs[tid >> 5] = s;
+        }
+        __syncthreads();
+        float ss = 0.f;
+        for (int g = 0; g < (in4 + 31) >> 5; g++) ss += rs[g];
+        const float r = rms_rinv(ss, in, eps);
+        if (mine)
+            reinterpret_cast<float4*>(xs)[tid] = make_float4(rms_apply(t.x, r, w.x, b.x), rms_apply(t.y, r, w.y, b.y),
+                                                             rms_apply(t.z, r, w.z, b.z), rms_apply(t.w, r, w.w, b.w));
+        __syncthreads();
+        return;
+    }
     stage_vectors(x, rows * in4, xs);
     // this thread's first vector of norm weights, requested now: it arrives while the rows are reduced
     const float4 w0 = load4_or(nw, tid < in4 ? tid : 0, 1.f), b0 = load4_or(nb, tid < in4 ? tid : 0, 0.f);
@@ -176,18 +204,16 @@ __device__ __forceinline__ void rmsnorm_rows_block(const float* __restrict__ x, 
 }
 
 /**
- * The rows of h [rows, in] head-layer-normalised (heads segments of in / heads) and multiplied by act(og), as
- * xlstm_headnorm_f32 then xlstm_mul_activated_f32 compute them (bit for bit), into shared xs [rows, in], by the
- * whole block: h staged in one round of loads, one warp per (row, head) segment reducing it from shared memory
- * (layernorm_stats_warp) into st[2·segment] (mean) and st[2·segment + 1] (rstd), then every thread scales and gates
- * its vectors. Call after pdl_wait() with every thread of the block; ends in a barrier. h 16-byte aligned, in % 4 == 0.
+ * The rows of h already in shared xs [rows, in] (this thread's own stores, or behind a barrier) head-layer-normalised
+ * and multiplied by act(og) in place, as xlstm_headnorm_f32 then xlstm_mul_activated_f32 compute them (bit for bit),
+ * by the whole block: one warp per (row, head) segment reducing it (layernorm_stats_warp) into st[2·segment] (mean)
+ * and st[2·segment + 1] (rstd), then every thread scales and gates its vectors. Call after pdl_wait() with every
+ * thread of the block; ends in a barrier. in % 4 == 0.
  */
-__device__ __forceinline__ void headnorm_gated_rows_block(const float* __restrict__ h, const float* __restrict__ og,
-                                                          const float* __restrict__ nw, const float* __restrict__ nb,
-                                                          float eps, int offset, int act, int heads, int rows, int in,
-                                                          float* xs, float* st) {
+__device__ __forceinline__ void headnorm_gated_staged_block(const float* __restrict__ og, const float* __restrict__ nw,
+                                                            const float* __restrict__ nb, float eps, int offset, int act,
+                                                            int heads, int rows, int in, float* xs, float* st) {
     const int tid = threadIdx.x, nt = blockDim.x, in4 = in >> 2, dh = in / heads, segs = rows * heads;
-    stage_vectors(h, rows * in4, xs);
     // the first row's gate values of this thread's first vector, requested now: they arrive during the reductions
     const int v0 = tid < in4 ? tid : 0;
     const float4 g0 = make_float4(og[4 * v0], og[4 * v0 + 1], og[4 * v0 + 2], og[4 * v0 + 3]);
@@ -224,6 +250,20 @@ __device__ __forceinline__ void headnorm_gated_rows_block(const float* __restric
         }
     }
     __syncthreads();
+}
+
+/**
+ * The rows of h [rows, in] head-layer-normalised (heads segments of in / heads) and multiplied by act(og), as
+ * xlstm_headnorm_f32 then xlstm_mul_activated_f32 compute them (bit for bit), into shared xs [rows, in], by the
+ * whole block: h staged in one round of loads, then headnorm_gated_staged_block. Call after pdl_wait() with every
+ * thread of the block; ends in a barrier. h 16-byte aligned, in % 4 == 0.
+ */
+__device__ __forceinline__ void headnorm_gated_rows_block(const float* __restrict__ h, const float* __restrict__ og,
+                                                          const float* __restrict__ nw, const float* __restrict__ nb,
+                                                          float eps, int offset, int act, int heads, int rows, int in,
+                                                          float* xs, float* st) {
+    stage_vectors(h, rows * (in >> 2), xs);
+    headnorm_gated_staged_block(og, nw, nb, eps, offset, act, heads, rows, in, xs, st);
 }
 
 /**

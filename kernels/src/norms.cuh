@@ -6,12 +6,35 @@
 #pragma once
 #include "common.cuh"
 
-/** rsqrt(mean(xr²) + eps) over cols, by one warp (every lane returns it); xr may be shared memory. */
-__device__ __forceinline__ float rms_rinv_warp(const float* xr, int cols, float eps) {
+/**
+ * The RMS norm's sum of squares is taken in one fixed order everywhere: elements in groups of 4 (x[4v .. 4v+3],
+ * sq4), 32 consecutive groups summed by a warp_sum (a "block" of 128 elements), the blocks' sums added in order. A
+ * decode kernel that stages a row with its whole thread block then gets the sum from the registers it staged (one
+ * warp per 128 elements, rmsnorm_rows_block) where a single warp would walk the row: the same bits either way.
+ */
+__device__ __forceinline__ float sq4(float a, float b, float c, float d) {
+    return fmaf(d, d, fmaf(c, c, fmaf(b, b, a * a)));
+}
+
+/** Sum of the squares of xr[0 .. cols) in the order above, by one warp (every lane returns it); xr may be shared. */
+__device__ __forceinline__ float rms_sumsq_warp(const float* xr, int cols) {
     const int lane = threadIdx.x & 31;
     float s = 0.f;
-    for (int c = lane; c < cols; c += 32) s += xr[c] * xr[c];
-    return rsqrtf(warp_sum(s) / cols + eps);
+    for (int base = 0; base < cols; base += 128) {
+        const int i = base + 4 * lane;
+        const float a = i < cols ? xr[i] : 0.f, b = i + 1 < cols ? xr[i + 1] : 0.f;
+        const float c = i + 2 < cols ? xr[i + 2] : 0.f, d = i + 3 < cols ? xr[i + 3] : 0.f;
+        s += warp_sum(sq4(a, b, c, d));
+    }
+    return s;
+}
+
+/** rsqrt(mean of squares + eps) from the sum of squares of cols values (the one expression used everywhere). */
+__device__ __forceinline__ float rms_rinv(float sumsq, int cols, float eps) { return rsqrtf(sumsq / cols + eps); }
+
+/** rsqrt(mean(xr²) + eps) over cols, by one warp (every lane returns it); xr may be shared memory. */
+__device__ __forceinline__ float rms_rinv_warp(const float* xr, int cols, float eps) {
+    return rms_rinv(rms_sumsq_warp(xr, cols), cols, eps);
 }
 
 /** One element of an RMS-normalised row: w is the norm weight (1 when absent), b its bias (0 when absent). */

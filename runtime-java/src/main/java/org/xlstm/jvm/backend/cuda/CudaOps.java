@@ -252,6 +252,15 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     }
 
     /**
+     * Floats of an RMS-norm prologue's statistics (gemv.cuh's rms_stats_floats): one per row, or the one-row path's
+     * sums of 128-element blocks, rounded up to even.
+     */
+    static int rmsStatsFloats(int rows, int inF) {
+        int n = Math.max(rows, (inF + 127) / 128);
+        return (n + 1) & ~1;
+    }
+
+    /**
      * A decode kernel with a prologue for {@code rows} of {@code inF}: the batch-1 build ("_r1": 4 weight vectors in
      * flight per lane, so in ≤ 1024 in the pass issued before the prologue) or the general one.
      */
@@ -304,7 +313,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         args[31] = inF;
         CudaKernel kernel = prologueKernel("xlstm_gemv_rmsnorm_group", rows, inF);
         kernel.launchDependent((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
-                prologueShared(kernel, rows, inF, rows), stream, args);
+                prologueShared(kernel, rows, inF, rmsStatsFloats(rows, inF)), stream, args);
     }
 
     /** Outputs from which one normalised row's product takes the wide kernel (an LM head; measured in the lab). */
@@ -324,7 +333,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         long keys = 0;
         if (greedy != null && greedy.rows == 1) keys = greedy.keys.ptr();
         int grid = Math.min((outF + GEMV_WARPS - 1) / GEMV_WARPS, WIDE_BLOCKS_PER_SM * multiprocessors());
-        int shared = (inF + 2) * Float.BYTES + GEMV_WARPS * Long.BYTES;   // x, its norm, the warps' arg-max keys
+        int shared = (inF + rmsStatsFloats(1, inF)) * Float.BYTES + GEMV_WARPS * Long.BYTES;   // x, its norm, the keys
         k("decode", "xlstm_gemv_rmsnorm_wide_r1").launchDependent(grid, 1, 1, GEMV_WARPS * 32, 1, 1, shared, stream,
                 out(y), weightBf16(weight), in(bias), outF, in(x), in(normWeight), in(normBias), eps, cap, inF, keys);
         if (keys != 0) greedy.argmaxTaken = out(y);   // after k(), which clears it
@@ -342,7 +351,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         int rows = x.rows(), inF = x.cols(), outF = upWeight.dim(0);
         CudaKernel kernel = prologueKernel("xlstm_gemv_rmsnorm_gated", rows, inF);
         kernel.launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
-                prologueShared(kernel, rows, inF, rows), stream, out(y), weightBf16(gateWeight), weightBf16(upWeight), in(gateBias),
+                prologueShared(kernel, rows, inF, rmsStatsFloats(rows, inF)), stream, out(y), weightBf16(gateWeight), weightBf16(upWeight), in(gateBias),
                 in(upBias), outF, in(x), in(normWeight), in(normBias), eps, act.ordinal(), rows, inF);
     }
 
