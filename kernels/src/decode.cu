@@ -257,14 +257,17 @@ __device__ __forceinline__ void gemv_headnorm_gated_add(HEADNORM_ADD_PARAMS) {
     uint4 buf[V];
     warp_load_weights<V>(w + (int64_t)oc * in, vecs, 0, buf);
     const float bo = bias == nullptr ? 0.f : __ldg(bias + oc);
+    HeadnormFirst first = headnorm_first(nw, nb, offset, in);   // constants: before the wait
     prefetch_l2_block(nw, in);
     prefetch_l2_block(nb, in);
-    // batch 1: the residual requested before the wait (Ops.headNormGatedLinearAdd: the kernel just before this one
-    // does not write it, and every kernel before that one is complete once this one runs)
+    // batch 1: the residual and the first gate values requested before the wait (Ops.headNormGatedLinearAdd: the
+    // kernel just before this one writes neither, and every kernel before that one is complete once this one runs)
     const float res0 = R == 1 ? residual[oc] : 0.f;
+    if (R == 1) first.g = headnorm_first_gate(og, in);
     pdl_wait();
     pdl_trigger();
-    headnorm_gated_rows_block(h, og, nw, nb, eps, offset, act, heads, rows, in, xs, st);
+    if (R != 1) first.g = headnorm_first_gate(og, in);
+    headnorm_gated_rows_block(h, og, first, nw, nb, eps, offset, act, heads, rows, in, xs, st);
     if (o >= out) return;
     float acc[R] = {};
     warp_dot_loaded<R, V>(buf, vecs, 0, xs, in, rows, acc);

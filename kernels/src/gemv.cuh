@@ -204,19 +204,47 @@ __device__ __forceinline__ void rmsnorm_rows_block(const float* __restrict__ x, 
 }
 
 /**
- * The rows of h already in shared xs [rows, in] (this thread's own stores, or behind a barrier) head-layer-normalised
- * and multiplied by act(og) in place, as xlstm_headnorm_f32 then xlstm_mul_activated_f32 compute them (bit for bit),
- * by the whole block: one warp per (row, head) segment reducing it (layernorm_stats_warp) into st[2·segment] (mean)
- * and st[2·segment + 1] (rstd), then every thread scales and gates its vectors. Call after pdl_wait() with every
- * thread of the block; ends in a barrier. in % 4 == 0.
+ * What headnorm_gated_rows_block needs of thread t's first vector (channels 4t .. 4t+3) besides h: its norm scales and
+ * biases (constants, so a dependently launched kernel may request them before pdl_wait()) and row 0's gate values.
  */
-__device__ __forceinline__ void headnorm_gated_staged_block(const float* __restrict__ og, const float* __restrict__ nw,
-                                                            const float* __restrict__ nb, float eps, int offset, int act,
-                                                            int heads, int rows, int in, float* xs, float* st) {
+struct HeadnormFirst {
+    float4 sc, bi, g;
+};
+
+/** The constants of this thread's first vector (the gate values are set by the caller). in % 4 == 0. */
+__device__ __forceinline__ HeadnormFirst headnorm_first(const float* __restrict__ nw, const float* __restrict__ nb,
+                                                        int offset, int in) {
+    const int v0 = (int)threadIdx.x < (in >> 2) ? (int)threadIdx.x : 0;
+    HeadnormFirst f;
+    f.sc = make_float4(layernorm_scale(nw, 4 * v0, offset), layernorm_scale(nw, 4 * v0 + 1, offset),
+                       layernorm_scale(nw, 4 * v0 + 2, offset), layernorm_scale(nw, 4 * v0 + 3, offset));
+    f.bi = load4_or(nb, v0, 0.f);
+    f.g = make_float4(0.f, 0.f, 0.f, 0.f);
+    return f;
+}
+
+/** Row 0's gate values of this thread's first vector. */
+__device__ __forceinline__ float4 headnorm_first_gate(const float* __restrict__ og, int in) {
+    const int v0 = (int)threadIdx.x < (in >> 2) ? (int)threadIdx.x : 0;
+    return make_float4(og[4 * v0], og[4 * v0 + 1], og[4 * v0 + 2], og[4 * v0 + 3]);
+}
+
+__device__ __forceinline__ float lane4(float4 v, int q) { return q == 0 ? v.x : q == 1 ? v.y : q == 2 ? v.z : v.w; }
+
+/**
+ * The rows of h [rows, in] head-layer-normalised (heads segments of in / heads) and multiplied by act(og), as
+ * xlstm_headnorm_f32 then xlstm_mul_activated_f32 compute them (bit for bit), into shared xs [rows, in], by the
+ * whole block: h staged in one round of loads, one warp per (row, head) segment reducing it from shared memory
+ * (layernorm_stats_warp) into st[2·segment] (mean) and st[2·segment + 1] (rstd), then every thread scales and gates
+ * its vectors, its first one from `first` (requested by the caller, before pdl_wait() where it may). Call after
+ * pdl_wait() with every thread of the block; ends in a barrier. h 16-byte aligned, in % 4 == 0.
+ */
+__device__ __forceinline__ void headnorm_gated_rows_block(const float* __restrict__ h, const float* __restrict__ og,
+                                                          const HeadnormFirst& first, const float* __restrict__ nw,
+                                                          const float* __restrict__ nb, float eps, int offset, int act,
+                                                          int heads, int rows, int in, float* xs, float* st) {
     const int tid = threadIdx.x, nt = blockDim.x, in4 = in >> 2, dh = in / heads, segs = rows * heads;
-    // the first row's gate values of this thread's first vector, requested now: they arrive during the reductions
-    const int v0 = tid < in4 ? tid : 0;
-    const float4 g0 = make_float4(og[4 * v0], og[4 * v0 + 1], og[4 * v0 + 2], og[4 * v0 + 3]);
+    stage_vectors(h, rows * in4, xs);
     __syncthreads();
     for (int seg = tid >> 5; seg < segs; seg += nt >> 5) {
         float mean, rstd;
@@ -233,8 +261,8 @@ __device__ __forceinline__ void headnorm_gated_staged_block(const float* __restr
 #pragma unroll
         for (int q = 0; q < 4; q++) {
             const int c = 4 * v + q;
-            sc[q] = layernorm_scale(nw, c, offset);
-            bi[q] = nb == nullptr ? 0.f : nb[c];
+            sc[q] = v == tid ? lane4(first.sc, q) : layernorm_scale(nw, c, offset);
+            bi[q] = v == tid ? lane4(first.bi, q) : nb == nullptr ? 0.f : nb[c];
             hd[q] = c / dh;
         }
         for (int r = 0; r < rows; r++) {
@@ -243,27 +271,13 @@ __device__ __forceinline__ void headnorm_gated_staged_block(const float* __restr
 #pragma unroll
             for (int q = 0; q < 4; q++) {
                 const int c = 4 * v + q, seg = r * heads + hd[q];
-                const float gv = r == 0 && v == tid ? (q == 0 ? g0.x : q == 1 ? g0.y : q == 2 ? g0.z : g0.w) : orow[c];
+                const float gv = r == 0 && v == tid ? lane4(first.g, q) : orow[c];
                 const float y = layernorm_apply(xr[c], st[2 * seg], st[2 * seg + 1], sc[q], bi[q]);
                 xr[c] = y * activate(act, gv);
             }
         }
     }
     __syncthreads();
-}
-
-/**
- * The rows of h [rows, in] head-layer-normalised (heads segments of in / heads) and multiplied by act(og), as
- * xlstm_headnorm_f32 then xlstm_mul_activated_f32 compute them (bit for bit), into shared xs [rows, in], by the
- * whole block: h staged in one round of loads, then headnorm_gated_staged_block. Call after pdl_wait() with every
- * thread of the block; ends in a barrier. h 16-byte aligned, in % 4 == 0.
- */
-__device__ __forceinline__ void headnorm_gated_rows_block(const float* __restrict__ h, const float* __restrict__ og,
-                                                          const float* __restrict__ nw, const float* __restrict__ nb,
-                                                          float eps, int offset, int act, int heads, int rows, int in,
-                                                          float* xs, float* st) {
-    stage_vectors(h, rows * (in >> 2), xs);
-    headnorm_gated_staged_block(og, nw, nb, eps, offset, act, heads, rows, in, xs, st);
 }
 
 /**

@@ -179,9 +179,9 @@ extern "C" __global__ void __launch_bounds__(STEP_FUSED_THREADS) xlstm_mlstm_ste
 // ---------------------------------------------------------------------------------------------------------------
 // The whole step spread over (batch, head, slice of `cols` columns of C): with xLSTM-7B's 4 heads the one-block-per-
 // head kernel above keeps 4 multiprocessors busy moving 4 × 72 KB of state; here 12 slices of 16 columns make 48
-// blocks of 6 KB each. Every block computes its head's normaliser itself (DQ values: cheap), in the order of the
-// kernel above, so all blocks of a head agree bit for bit; the new n and m are written by the head's last block to
-// arrive (counters[b·NH + head] counts the blocks that have read the old n and m; that last block resets it to 0
+// blocks of 6 KB each. Every block computes its head's normaliser itself (DQ values: cheap; its sum with one
+// barrier: warp sums added in order), all in the same order, so all blocks of a head agree bit for bit; the new n
+// and m are written by the head's last block to arrive (counters[b·NH + head] counts the blocks that have read the old n and m; that last block resets it to 0
 // for the next launch), so no block reads a state another block has already advanced. C is read with 16-byte
 // accesses, a thread's first rows requested right after pdl_wait() so they arrive while the normaliser is computed.
 // grid (B·NH, ceil(DV / cols)); block STEP_COLS_THREADS; cols % 4 == 0, DV % 4 == 0, C and v 16-byte aligned;
@@ -189,6 +189,7 @@ extern "C" __global__ void __launch_bounds__(STEP_FUSED_THREADS) xlstm_mlstm_ste
 // Dynamic shared memory: 32 floats, 3·DQ rounded up to 4, then groups·cols floats, groups = blockDim / (cols/4).
 #define STEP_COLS_THREADS 128
 #define STEP_COLS_BATCH 4   // rows of C a thread has in flight at once
+#define STEP_COLS_QK 2      // elements of q and k a thread requests at once (DQ <= 256 in one round)
 
 extern "C" __global__ void __launch_bounds__(STEP_COLS_THREADS) xlstm_mlstm_step_cols_f32(
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v, const float* __restrict__ ig,
@@ -221,30 +222,60 @@ extern "C" __global__ void __launch_bounds__(STEP_COLS_THREADS) xlstm_mlstm_step
     for (int i = tid; i < DQ; i += blockDim.x) sn[i] = nb[i];
     pdl_wait();   // launched dependently: q, k, v and the gates come from the previous kernel
     pdl_trigger();
+    // the block's arrival is counted by a thread outside the normaliser's loop where there is one (its fence and
+    // atomic then stay off the path to the normaliser's sum)
+    const int counting = blockDim.x - 1;
     unsigned arrived = 0;
     for (int t = 0; t < S; t++) {
         const int64_t row = (int64_t)b * S + t;
-        const float iv = ig[row * NH + hd], lf = log_sigmoid(fg[row * NH + hd]);
+        // every load of the step first: v, the gates, q and k arrive together
+        const float4 vj = active ? reinterpret_cast<const float4*>(v + row * NH * DV + hd * DV + col)[0]
+                                 : make_float4(0.f, 0.f, 0.f, 0.f);
+        const float iv = ig[row * NH + hd], fv = fg[row * NH + hd];
+        float qv[STEP_COLS_QK], kv[STEP_COLS_QK];
+#pragma unroll
+        for (int u = 0; u < STEP_COLS_QK; u++) {
+            const int i = tid + u * blockDim.x;
+            qv[u] = i < DQ ? q[row * NH * DQ + hd * DQ + i] : 0.f;
+            kv[u] = i < DQ ? k[row * NH * DQ + hd * DQ + i] : 0.f;
+        }
+        const float lf = log_sigmoid(fv);
         const float mnew = fmaxf(lf + mprev, iv);
         const float fh = expf(lf + mprev - mnew), ih = expf(iv - mnew);
-        __syncthreads();   // the previous step's readers of sq, sk, sn and part are done
-        if (t == 0 && tid == 0) {
+        __syncthreads();   // the previous step's readers of sq, sk, sn, part and red are done
+        if (t == 0 && tid == counting) {
             // every thread's reads of the old n and m are behind the barrier: count this block now (the atomic's
             // round trip overlaps the step); the head's last block to arrive writes the new n and m at the end
             __threadfence();
             arrived = atomicAdd(counters + bh, 1u);
         }
         float pq = 0.f;
-        for (int i = tid; i < DQ; i += blockDim.x) {
+#pragma unroll
+        for (int u = 0; u < STEP_COLS_QK; u++) {
+            const int i = tid + u * blockDim.x;
+            if (i < DQ) {
+                const float ski = kv[u] * kscale;
+                sq[i] = qv[u];
+                sk[i] = ski;
+                sn[i] = fh * sn[i] + ih * ski;
+                pq += qv[u] * sn[i];
+            }
+        }
+        for (int i = tid + STEP_COLS_QK * blockDim.x; i < DQ; i += blockDim.x) {   // DQ > STEP_COLS_QK · blockDim
             const float qi = q[row * NH * DQ + hd * DQ + i], ski = k[row * NH * DQ + hd * DQ + i] * kscale;
             sq[i] = qi;
             sk[i] = ski;
             sn[i] = fh * sn[i] + ih * ski;
             pq += qi * sn[i];
         }
-        const float den = fmaxf(fabsf(block_sum(pq, red)), expf(-mnew)) + eps;   // block_sum synchronises
+        // the block's sum with one barrier: warp sums, then every thread adds them in order (publishes sq, sk)
+        pq = warp_sum(pq);
+        if ((tid & 31) == 0) red[tid >> 5] = pq;
+        __syncthreads();
+        float qn = 0.f;
+        for (int w = 0; w < (int)(blockDim.x >> 5); w++) qn += red[w];
+        const float den = fmaxf(fabsf(qn), expf(-mnew)) + eps;
         if (active) {
-            const float4 vj = reinterpret_cast<const float4*>(v + row * NH * DV + hd * DV + col)[0];
             float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
             for (int i0 = g; i0 < DQ; i0 += STEP_COLS_BATCH * groups) {
                 if (t > 0 || i0 != g) {
@@ -284,7 +315,7 @@ extern "C" __global__ void __launch_bounds__(STEP_COLS_THREADS) xlstm_mlstm_step
     }
     // the head's last block writes the new n and m (all blocks computed the same values) and resets the counter
     __syncthreads();
-    if (tid == 0) {
+    if (tid == counting) {
         const bool last = arrived == gridDim.y - 1;
         if (last) {
             counters[bh] = 0u;

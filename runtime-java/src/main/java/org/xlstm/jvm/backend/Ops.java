@@ -93,7 +93,8 @@ public interface Ops {
      * An mLSTM layer's output with its residual: {@code y = (headNormGated(h, gate)·weightᵀ + bias) + residual}
      * ({@link #headNormGated}, then {@link #linearAdd}; y may alias residual). {@code gated} (h's shape) and
      * {@code product} (y's shape) are scratch. As for {@link #linearAdd}, the operation just before this one must not
-     * write {@code residual}.
+     * write {@code residual}, nor {@code gate} (a GPU reads both before it waits for that operation; in an mLSTM layer
+     * the gate comes from the projections and the mLSTM step comes between).
      */
     default void headNormGatedLinearAdd(Tensor h, int numHeads, Tensor normWeight, Tensor normBias, float eps,
                                         boolean weightIsOffset, Tensor gate, Activation act, Tensor gated, Tensor weight,
