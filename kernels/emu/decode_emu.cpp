@@ -312,6 +312,12 @@ int main() {
     headNormGatedLinearAdd(16, 4, 24, 8, true);
     headNormGatedLinearAdd(2, 1, 2048, 5, false);  // one head over a 2048-wide input: two vectors per thread
     headNormGatedLinearAdd(1, 2, 1000, 7, true);   // batch-1 build, two passes of weights
+    // xLSTM-7B's 4,096-wide rows (8 heads of 512): further passes of weights after the prologue in both builds
+    rmsNormLinears(1, 4096, true);
+    rmsNormLinears(3, 4096, false);
+    gatedAndAdd(1, 4096, 16, false);
+    gatedAndAdd(2, 4096, 24, true);
+    headNormGatedLinearAdd(1, 8, 512, 11, false);
     std::printf(fails == 0 ? "ALL OK\n" : "%d FAILURES\n", fails);
     return fails != 0;
 }

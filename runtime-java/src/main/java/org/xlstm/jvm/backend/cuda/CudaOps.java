@@ -231,12 +231,13 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     // ------------------------------------------------------------------ fused decoding (kernels/src/decode.cu)
 
     /**
-     * Whether a decode kernel with a prologue takes x: bf16, ≤ 16 rows kept in 48 KB of shared memory, in ≤ 2048
-     * (the weights of a row loaded in one pass, before the prologue).
+     * Whether a decode kernel with a prologue takes x: bf16, ≤ 16 rows kept in 48 KB of shared memory. A row's first
+     * 2,048 weights (1,024 in the batch-1 builds) are requested before the prologue, the rest in further passes
+     * after it (xLSTM-7B's 4,096-wide rows: one more pass).
      */
     private boolean decodeFusable(Tensor x) {
         int rows = x.rows(), inF = x.cols();
-        return precision == Precision.BF16 && rows >= 1 && rows <= GEMV_MAX_ROWS && inF % 8 == 0 && inF <= 2048
+        return precision == Precision.BF16 && rows >= 1 && rows <= GEMV_MAX_ROWS && inF % 8 == 0
                 && (long) rows * inF * Float.BYTES <= 48 * 1024 && in(x) % 16 == 0;
     }
 

@@ -29,6 +29,9 @@ class CudaDecodeFusionTest extends GpuContextTest {
                     check(gpu, mem, a, r, rows, bias, 768, 2048, 4, new int[] {384, 384, 768, 768, 4, 4}, failures);
                     check(gpu, mem, a, r, rows, bias, 1000, 40, 8, new int[] {37, 5, 11, 3, 8, 8}, failures);
                 }
+            // xLSTM-7B's own width (4,096, 8 heads of 512): weights past the first pass, at 1 and 3 rows (48 KB)
+            for (int rows : new int[] {1, 3})
+                check(gpu, mem, a, r, rows, true, 4096, 64, 8, new int[] {256, 256, 512, 512, 8, 8}, failures);
             // an LM head at batch 1 (the wide kernel: one resident grid walking 20,011 rows), capped and not
             for (float cap : new float[] {30f, 0f}) wideHead(gpu, mem, a, r, 768, 20_011, cap, failures);
             wideHead(gpu, mem, a, r, 1024, 16_384, 15f, failures);
