@@ -4,7 +4,9 @@
 // kind repeated (distinct weights, so every launch reads its own from memory) to see what each kind costs inside a
 // chain, leaving each kind out of the token, and neighbouring pairs. Numbers are timing only: the weights are random,
 // nothing is checked here (the JUnit GPU tests and kernels/emu do that). Figures and what was tried: docs/performance.md.
-// Optional argument: one preferred shared-memory carveout (percent) for every kernel.
+// Optional argument: one preferred shared-memory carveout (percent) for every kernel. LAB_GEMV=1 first times
+// synthetic matrix-vector chains (lab_gemv: weights only, input and product, plus a norm-like reduction; and the
+// same without weights) and dependent launches that do nothing (lab_nop): how a kernel's time divides.
 //   nvcc -O3 -std=c++17 -arch=sm_90 -diag-suppress 1556 -I kernels/src -o decode_lab kernels/lab/decode_lab.cu && ./decode_lab
 #include "../src/decode.cu"
 #include "../src/mlstm_step.cu"
