@@ -148,10 +148,10 @@ __host__ __device__ inline int rms_stats_floats(int rows, int in) {
  * The rows of x [rows, in] normalised as xlstm_rmsnorm_f32 normalises them, bit for bit, into shared xs [rows, in],
  * by the whole block. One row of at most one 16-byte vector per thread (in <= 4 · blockDim): every thread loads its
  * vector, each warp sums the squares of its 128 elements from registers (norms.cuh's order) into shared memory, one
- * barrier, every thread adds the blocks' sums in order and scales its vector into xs. Else
- * every thread copies vectors of x (all rows in one round of loads), one warp per row reduces it from shared memory
- * in the same order into rs (shared, rms_stats_floats(rows, in) floats: per row, or the
- * one-row path's per-128-element sums), and every thread scales its vectors. Call after pdl_wait() with every thread of the block (blockDim a
+ * barrier, every thread adds the warps' sums in order and scales its vector into xs. Else every thread copies
+ * vectors of x (all rows in one round of loads), one warp per row reduces it from shared memory in the same order,
+ * and every thread scales its vectors. rs: shared, rms_stats_floats(rows, in) floats (per row, or the one-row path's
+ * per-128-element sums). Call after pdl_wait() with every thread of the block (blockDim a
  * multiple of 32); ends in a barrier. x 16-byte aligned, in % 4 == 0.
  */
 __device__ __forceinline__ void rmsnorm_rows_block(const float* __restrict__ x, const float* __restrict__ nw,

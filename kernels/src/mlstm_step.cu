@@ -181,8 +181,9 @@ extern "C" __global__ void __launch_bounds__(STEP_FUSED_THREADS) xlstm_mlstm_ste
 // head kernel above keeps 4 multiprocessors busy moving 4 × 72 KB of state; here 12 slices of 16 columns make 48
 // blocks of 6 KB each. Every block computes its head's normaliser itself (DQ values: cheap; its sum with one
 // barrier: warp sums added in order), all in the same order, so all blocks of a head agree bit for bit; the new n
-// and m are written by the head's last block to arrive (counters[b·NH + head] counts the blocks that have read the old n and m; that last block resets it to 0
-// for the next launch), so no block reads a state another block has already advanced. C is read with 16-byte
+// and m are written by the head's last block to arrive (counters[b·NH + head] counts the blocks that have read the
+// old n and m; that last block resets it to 0 for the next launch), so no block reads a state another block has
+// already advanced. C is read with 16-byte
 // accesses, a thread's first rows (and n, m) requested before pdl_wait() so they arrive while the step's inputs do.
 // grid (B·NH, ceil(DV / cols)); block STEP_COLS_THREADS; cols % 4 == 0, DV % 4 == 0, C and v 16-byte aligned;
 // counters: B·NH zeros. h sums the row groups' partial products in a fixed order: deterministic.

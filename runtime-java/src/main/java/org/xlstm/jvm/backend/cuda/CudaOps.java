@@ -352,8 +352,9 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         int rows = x.rows(), inF = x.cols(), outF = upWeight.dim(0);
         CudaKernel kernel = prologueKernel("xlstm_gemv_rmsnorm_gated", rows, inF);
         kernel.launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
-                prologueShared(kernel, rows, inF, rmsStatsFloats(rows, inF)), stream, out(y), weightBf16(gateWeight), weightBf16(upWeight), in(gateBias),
-                in(upBias), outF, in(x), in(normWeight), in(normBias), eps, act.ordinal(), rows, inF);
+                prologueShared(kernel, rows, inF, rmsStatsFloats(rows, inF)), stream, out(y), weightBf16(gateWeight),
+                weightBf16(upWeight), in(gateBias), in(upBias), outF, in(x), in(normWeight), in(normBias), eps,
+                act.ordinal(), rows, inF);
     }
 
     @Override
