@@ -168,7 +168,10 @@ void gatedAndAdd(int rows, int in, int hidden, bool bias) {
                 [&] { xlstm_gemv_bf16w_f32(prod, u, wd, bd, rows, hidden, in); });
     emu::launch(D(4), D(256), 0, [&] { xlstm_add_f32(want, prod, res, (int64_t)rows * in); });
     emu::launch(D(blocks(in, GEMV_WARPS)), D(GEMV_WARPS * 32), rows == 1 ? (size_t)hidden * 4 : 0,
-                [&] { (rows == 1 ? xlstm_gemv_add_r1 : xlstm_gemv_add)(res, wd, bd, res, u, rows, hidden, in); });
+                [&] {   // CudaOps.linearAdd's choice
+                    (rows != 1 ? xlstm_gemv_add : hidden > 2048 && hidden <= 2304 ? xlstm_gemv_add_r1_v9 : xlstm_gemv_add_r1)(
+                        res, wd, bd, res, u, rows, hidden, in);
+                });
     same("linearAdd (over the residual)" + tag, want, res, (size_t)rows * in);
     close("linearAdd" + tag, resd, res);
 }
@@ -301,6 +304,8 @@ int main() {
     // batch-1 builds past their first pass of weights (4 vectors per lane: in > 1024)
     rmsNormLinears(1, 2048, false);
     gatedAndAdd(1, 1032, 8, true);
+    gatedAndAdd(1, 64, 2112, true);   // the down projection's nine vectors per lane (xLSTM-7B architecture, D = 768)
+    gatedAndAdd(1, 48, 2304, false);
     headNormGated(1, 4, 48, false);
     headNormGated(5, 3, 20, true);
     longGemv(1, 4104, 9);

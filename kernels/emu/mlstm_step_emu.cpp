@@ -56,7 +56,7 @@ void stepCase(int B, int S, int NH, int DQ, int DV, float m0, int cols = 16) {
     int colGroups = STEP_COLS_THREADS / (cols / 4);
     size_t colShared = (size_t)(32 + ((3 * DQ + 3) & ~3) + colGroups * cols) * 4;
     emu::launch(dim3{(unsigned)(B * NH), (unsigned)((DV + cols - 1) / cols)}, dim3{STEP_COLS_THREADS}, colShared,
-                [&] { xlstm_mlstm_step_cols_f32(q, k, v, ig, fg, C2, n2, m2, h2, counters, S, NH, DQ, DV, cols, 1e-6f); });
+                [&] { xlstm_mlstm_step_cols_f32(q, k, v, ig, fg, C2, n2, m2, h2, counters, S, NH, DQ, DV, cols, 1e-6f, nullptr, 0ll); });
     const double ks = 1.0 / std::sqrt((double)DQ);
     for (int b = 0; b < B; b++)
         for (int hd = 0; hd < NH; hd++) {

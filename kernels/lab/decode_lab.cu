@@ -4,7 +4,9 @@
 // kind repeated (distinct weights, so every launch reads its own from memory) to see what each kind costs inside a
 // chain, leaving each kind out of the token, and neighbouring pairs. Numbers are timing only: the weights are random,
 // nothing is checked here (the JUnit GPU tests and kernels/emu do that). Figures and what was tried: docs/performance.md.
-// Optional argument: one preferred shared-memory carveout (percent) for every kernel. LAB_GEMV=1 first times
+// Optional argument: one preferred shared-memory carveout (percent) for every kernel. LAB_QUICK=1: the token only
+// (comparing builds); LAB_NO_PREFETCH=1: the step does not ask L2 for the down projection's weights; LAB_HOT=1: the
+// token with all blocks sharing 1..4 blocks' weights (L2-resident: the bound of any prefetching). LAB_GEMV=1 first times
 // synthetic matrix-vector chains (lab_gemv: weights only, input and product, plus a norm-like reduction; and the
 // same without weights) and dependent launches that do nothing (lab_nop): how a kernel's time divides.
 //   nvcc -O3 -std=c++17 -arch=sm_90 -diag-suppress 1556 -I kernels/src -o decode_lab kernels/lab/decode_lab.cu && ./decode_lab
@@ -62,7 +64,8 @@ __global__ void lab_nop(float* p) {
 
 #define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("%s (line %d): %s\n", #x, __LINE__, cudaGetErrorString(e_)); exit(1); } } while (0)
 
-static const int D = 768, QK = 384, NH = 4, DQ = 96, DV = 192, FF = 2048, VOCAB = 50304, BLOCKS = 12;
+static const int D = 768, QK = 384, NH = 4, DQ = 96, DV = 192, VOCAB = 50304, BLOCKS = 12;
+static const int FF = 2112;   // the feed-forward's width as the runtime sizes it: round_up(768 · 2.667, 64)
 static const int COLS = 16;
 
 __global__ void fill_bf16(__nv_bfloat16* p, size_t n, unsigned seed) {
@@ -114,10 +117,13 @@ static void group(Act& a, BlockW& w) {
     launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((total + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + rms_stats_floats(1, D)) * 4, args);
 }
 
-static void step(Act& a, float* C, float* n, float* m) {
+static bool stepPrefetch = true;   // the step asks L2 for the block's down projection (Ops.prefetchHint), as the runtime
+static void step(Act& a, float* C, float* n, float* m, const __nv_bfloat16* ahead) {
     int S = 1, nh = NH, dq = DQ, dv = DV, cols = COLS;
+    const void* pf = stepPrefetch ? ahead : nullptr;
+    long long pfBytes = stepPrefetch ? (long long)D * FF * 2 : 0;
     int shared = (32 + ((3 * DQ + 3) & ~3) + STEP_COLS_THREADS / (COLS / 4) * COLS) * 4;
-    void* args[] = {&a.q, &a.k, &a.v, &a.ig, &a.fg, &C, &n, &m, &a.h, &a.counters, &S, &nh, &dq, &dv, &cols, &eps};
+    void* args[] = {&a.q, &a.k, &a.v, &a.ig, &a.fg, &C, &n, &m, &a.h, &a.counters, &S, &nh, &dq, &dv, &cols, &eps, &pf, &pfBytes};
     launch((const void*)xlstm_mlstm_step_cols_f32, dim3(NH, (DV + COLS - 1) / COLS), dim3(STEP_COLS_THREADS), shared, args);
 }
 
@@ -139,7 +145,8 @@ static void down(Act& a, BlockW& w) {
     float* bias = nullptr;
     int rows = 1, in = FF, out = D;
     void* args[] = {&a.x, &w.wdown, &bias, &a.x, &a.g, &rows, &in, &out};
-    launch((const void*)xlstm_gemv_add_r1, dim3((D + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), FF * 4, args);
+    const void* fn = FF > 2048 && FF <= 2304 ? (const void*)xlstm_gemv_add_r1_v9 : (const void*)xlstm_gemv_add_r1;   // as CudaOps
+    launch(fn, dim3((D + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), FF * 4, args);
 }
 
 static void head(Act& a, __nv_bfloat16* wh, float* nw) {
@@ -274,11 +281,13 @@ int main(int argc, char** argv) {
                 });
             }
         }
+    int hotBlocks = 0;   // > 0: the blocks share the weights of that many blocks (L2-resident): what prefetching could give
     auto token = [&](int skip, bool wideHead) {   // skip: 0 none, 1..5 that kind of the block's five kernels
         embed(a, table);
-        for (int b = 0; b < BLOCKS; b++) {
+        for (int bb = 0; bb < BLOCKS; bb++) {
+            const int b = hotBlocks > 0 ? bb % hotBlocks : bb;
             if (skip != 1) group(a, bw[b]);
-            if (skip != 2) step(a, Cs[b], ns[b], ms[b]);
+            if (skip != 2) step(a, Cs[b], ns[b], ms[b], bw[b].wdown);
             if (skip != 3) headnormAdd(a, bw[b]);
             if (skip != 4) gated(a, bw[b]);
             if (skip != 5) down(a, bw[b]);
@@ -287,6 +296,19 @@ int main(int argc, char** argv) {
         else { head(a, wh, hn); argmax(a); }
     };
     const int perToken = 1 + 5 * BLOCKS + 1;
+    stepPrefetch = getenv("LAB_NO_PREFETCH") == nullptr;
+    if (getenv("LAB_QUICK") != nullptr) {   // the token only, a few times (comparing builds)
+        for (int i = 0; i < 4; i++) timeGraph("token (as the runtime decodes)", perToken, [&] { token(0, true); });
+        return 0;
+    }
+    if (getenv("LAB_HOT") != nullptr)   // 12 blocks over the weights of 1..4 blocks, which then stay in L2
+        for (int hot : {1, 2, 3, 4}) {
+            hotBlocks = hot;
+            char name[80];
+            snprintf(name, sizeof name, "token, blocks share %d blocks' weights", hot);
+            timeGraph(name, perToken, [&] { token(0, true); });
+        }
+    hotBlocks = 0;
     timeGraph("token, group-kernel LM head + arg-max", perToken + 1, [&] { token(0, false); });
     const double full = timeGraph("token (as the runtime decodes)", perToken, [&] { token(0, true); });
     // leave one kind out of the token: what that kind costs inside the mixed chain
@@ -299,12 +321,12 @@ int main(int argc, char** argv) {
     }
     // each kind in a chain of its own, and the neighbouring pairs of a block
     timeGraph("norm + 6 projections x48", R, [&] { for (int b = 0; b < R; b++) group(a, bw[b]); });
-    timeGraph("mLSTM step (cols) x48", R, [&] { for (int b = 0; b < R; b++) step(a, Cs[b], ns[b], ms[b]); });
+    timeGraph("mLSTM step (cols) x48", R, [&] { for (int b = 0; b < R; b++) step(a, Cs[b], ns[b], ms[b], bw[b].wdown); });
     timeGraph("headnorm + out proj + res x48", R, [&] { for (int b = 0; b < R; b++) headnormAdd(a, bw[b]); });
     timeGraph("norm + gate/up x48", R, [&] { for (int b = 0; b < R; b++) gated(a, bw[b]); });
     timeGraph("down + residual x48", R, [&] { for (int b = 0; b < R; b++) down(a, bw[b]); });
-    timeGraph("group, step x24", R, [&] { for (int b = 0; b < R / 2; b++) { group(a, bw[b]); step(a, Cs[b], ns[b], ms[b]); } });
-    timeGraph("step, headnorm x24", R, [&] { for (int b = 0; b < R / 2; b++) { step(a, Cs[b], ns[b], ms[b]); headnormAdd(a, bw[b]); } });
+    timeGraph("group, step x24", R, [&] { for (int b = 0; b < R / 2; b++) { group(a, bw[b]); step(a, Cs[b], ns[b], ms[b], bw[b].wdown); } });
+    timeGraph("step, headnorm x24", R, [&] { for (int b = 0; b < R / 2; b++) { step(a, Cs[b], ns[b], ms[b], bw[b].wdown); headnormAdd(a, bw[b]); } });
     timeGraph("headnorm, gate/up x24", R, [&] { for (int b = 0; b < R / 2; b++) { headnormAdd(a, bw[b]); gated(a, bw[b]); } });
     timeGraph("gate/up, down x24", R, [&] { for (int b = 0; b < R / 2; b++) { gated(a, bw[b]); down(a, bw[b]); } });
     timeGraph("down, group x24", R, [&] { for (int b = 0; b < R / 2; b++) { down(a, bw[b]); group(a, bw[b]); } });

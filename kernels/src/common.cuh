@@ -79,6 +79,27 @@ __device__ __forceinline__ void prefetch_l2_block(const float* p, int n) {
 #endif
 }
 
+// Asks the L2 cache for this block's share of the `bytes` at p (bulk prefetches of up to 64 KB, one per thread of
+// the first threads; no registers, no result): weights that kernels a few launches ahead read, requested by a
+// kernel that reads little memory itself (a decode step's kernels are latency-bound and leave most of the memory's
+// bandwidth idle). A hint: a tail past a multiple of 16 bytes is skipped, a misaligned start skips it all; nothing
+// before sm_90.
+__device__ __forceinline__ void prefetch_l2_share(const void* p, long long bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if (p == nullptr || bytes < 16 || (reinterpret_cast<uintptr_t>(p) & 15) != 0) return;
+    const long long per = ((bytes + gridDim.x * gridDim.y - 1) / (gridDim.x * gridDim.y) + 15) & ~15ll;
+    const long long from = per * (blockIdx.y * gridDim.x + blockIdx.x), end = min(from + per, bytes & ~15ll);
+    for (long long at = from + threadIdx.x * 65536ll; at < end; at += blockDim.x * 65536ll) {
+        const unsigned n = (unsigned)min(65536ll, end - at);
+        asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(__cvta_generic_to_global(
+                         reinterpret_cast<const char*>(p) + at)), "r"(n) : "memory");
+    }
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 // Greedy decoding's arg-max as one 64-bit key (greedy.cu): the value's bits mapped to an unsigned order (larger
 // float, larger key; NaN above +inf, torch.argmax's rule) over ~index (among equal values the lowest index wins), so
 // that atomicMax over keys is the arg-max.

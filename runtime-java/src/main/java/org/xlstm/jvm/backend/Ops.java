@@ -184,6 +184,14 @@ public interface Ops {
     void mlstmChunkwise(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c, Tensor n, Tensor m,
                         int chunkSize, float eps, Tensor h);
 
+    /**
+     * A hint, changing no result: {@code weights} are read soon after the next {@link #mlstmRecurrent}. A backend may
+     * bring them closer meanwhile; the CUDA backend has its column-sliced step kernel, which reads little memory
+     * of its own, ask the L2 cache for them (in an xLSTM-7B block: the down projection's weights, three kernels later). The
+     * next mlstmRecurrent takes the hint, whatever it launches.
+     */
+    default void prefetchHint(Tensor weights) {}
+
     /** mLSTM cell, recurrent form: the S steps one at a time from the state (c, n, m), updated in place. */
     void mlstmRecurrent(Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c, Tensor n, Tensor m,
                         float eps, Tensor h);

@@ -44,6 +44,9 @@ public final class GatedFeedForward {
         down.forward(ops, u, y);
     }
 
+    /** {@link Ops#prefetchHint} for the down projection's weights (read after the gate and up products). */
+    public void hintDownWeights(Ops ops) { ops.prefetchHint(down.weight()); }
+
     /**
      * Inference inside a pre-norm residual block: y = residual + down(act(gate(n)) ⊙ up(n)), n = norm(x), as
      * {@link Ops#rmsNormGatedLinear} then {@link Ops#linearAdd} (y may alias residual).

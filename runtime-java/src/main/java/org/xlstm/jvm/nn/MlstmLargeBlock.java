@@ -50,6 +50,7 @@ public final class MlstmLargeBlock implements TrainableBlock {
 
     @Override
     public void forward(Ops ops, Workspace ws, Tensor x, BlockState state, Mode mode, Tensor out) {
+        if (mode == Mode.STEP) ffn.hintDownWeights(ops);   // the mLSTM step may ask for them meanwhile
         layer.forward(ops, ws, x, normMlstm, (MlstmState) state, mode, x, out);   // out = x + mLSTM(norm(x))
         ffn.forwardResidual(ops, ws, out, normFfn, out, out);                    // out += FFN(norm(out))
     }

@@ -366,7 +366,9 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         }
         // batch 1 stages x in shared memory (inF floats) and requests the residual before waiting (Ops.linearAdd)
         boolean staged = rows == 1 && (long) inF * Float.BYTES <= 48 * 1024;
-        k("decode", staged ? "xlstm_gemv_add_r1" : "xlstm_gemv_add").launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS,
+        // inputs up to 2,304 in one pass of 9 weight vectors per lane (the 7B architecture's 2,112 at D = 768)
+        String fn = !staged ? "xlstm_gemv_add" : inF > 2048 && inF <= 2304 ? "xlstm_gemv_add_r1_v9" : "xlstm_gemv_add_r1";
+        k("decode", fn).launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS,
                 1, 1, GEMV_WARPS * 32, 1, 1, staged ? inF * Float.BYTES : 0, stream, out(y), weightBf16(weight), in(bias),
                 in(residual), in(x), rows, inF, outF);
     }
@@ -622,12 +624,20 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         mlstmRecurrent(STEP_KERNEL, STEP_COLS, q, k, v, i, f, c, n, m, eps, h);
     }
 
+    /** {@link #prefetchHint}'s weights, until the next mlstmRecurrent takes them (null: none). */
+    private Tensor prefetchHint;
+
+    @Override
+    public void prefetchHint(Tensor weights) { prefetchHint = weights; }
+
     /** Block counters of the column-sliced step (zero between launches: each launch's last blocks reset theirs). */
     private Tensor stepCounters;
 
     /** {@link #mlstmRecurrent} with the given kernels (where they take the shapes; else the next in the list). */
     void mlstmRecurrent(StepKernel kind, int cols, Tensor q, Tensor k, Tensor v, Tensor i, Tensor f, Tensor c,
                         Tensor n, Tensor m, float eps, Tensor h) {
+        Tensor hint = prefetchHint;
+        prefetchHint = null;
         int b = q.dim(0), s = q.dim(1), nh = i.dim(2);
         int dq = q.dim(2) / nh, dv = v.dim(2) / nh;
         boolean vectors = dv % 4 == 0 && in(v) % 16 == 0 && out(c) % 16 == 0;
@@ -641,9 +651,12 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
                 stepCounters = memory.allocate(STEP_COUNTERS);
                 fill(stepCounters, 0f);   // float 0 is the unsigned 0
             }
+            // the hinted weights, as the batch-1 products read them (bf16 copies): the kernel asks L2 for them
+            boolean ask = hint != null && precision == Precision.BF16;
+            long ahead = ask ? weightBf16(hint) : 0L, aheadBytes = ask ? hint.size() * 2L : 0L;
             k("mlstm_step", "xlstm_mlstm_step_cols_f32").launchDependent(b * nh, (dv + sliceCols - 1) / sliceCols, 1,
                     STEP_COLS_THREADS, 1, 1, colShared, stream, in(q), in(k), in(v), in(i), in(f), out(c), out(n), out(m),
-                    out(h), out(stepCounters), s, nh, dq, dv, sliceCols, eps);
+                    out(h), out(stepCounters), s, nh, dq, dv, sliceCols, eps, ahead, aheadBytes);
             return;
         }
         if (kind != StepKernel.SPLIT && vectors && dv <= 4 * STEP_THREADS) {

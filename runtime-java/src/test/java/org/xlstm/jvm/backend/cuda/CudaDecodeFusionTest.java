@@ -27,6 +27,8 @@ class CudaDecodeFusionTest extends GpuContextTest {
                     // xLSTM-7B's widths (16 rows of 768: the 48 KB edge of the staged rows), then a width that is no
                     // multiple of 256, odd output counts and heads of 125 channels (16-byte vectors across heads)
                     check(gpu, mem, a, r, rows, bias, 768, 2048, 4, new int[] {384, 384, 768, 768, 4, 4}, failures);
+                    // the 7B architecture's real feed-forward width (round_up(768 · 2.667, 64)): 9 vectors per lane
+                    check(gpu, mem, a, r, rows, bias, 768, 2112, 4, new int[] {384, 384, 768, 768, 4, 4}, failures);
                     check(gpu, mem, a, r, rows, bias, 1000, 40, 8, new int[] {37, 5, 11, 3, 8, 8}, failures);
                 }
             // xLSTM-7B's own width (4,096, 8 heads of 512): weights past the first pass, at 1 and 3 rows (48 KB)
