@@ -52,7 +52,9 @@ __device__ __forceinline__ float warp_sum(float v) {
 // inputs (weights) may come before it and overlap the previous kernel. pdl_trigger() lets the next dependent kernel
 // start launching (its blocks still wait in their pdl_wait()); call it only after pdl_wait(), so that a kernel that
 // has started knows every kernel but its immediate predecessor complete (its weight loads then never overtake a
-// write, e.g. a bf16 weight refresh, queued earlier). Both are no-ops for plain launches and elsewhere.
+// write, e.g. a bf16 weight refresh, queued earlier). One documented exception: the batch-1 head norm + out
+// projection (decode.cu) triggers first, for a successor that reads only weights before its wait. Both are no-ops for
+// plain launches and elsewhere.
 __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");

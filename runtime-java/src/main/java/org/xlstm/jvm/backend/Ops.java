@@ -94,7 +94,9 @@ public interface Ops {
      * ({@link #headNormGated}, then {@link #linearAdd}; y may alias residual). {@code gated} (h's shape) and
      * {@code product} (y's shape) are scratch. As for {@link #linearAdd}, the operation just before this one must not
      * write {@code residual}, nor {@code gate} (a GPU reads both before it waits for that operation; in an mLSTM layer
-     * the gate comes from the projections and the mLSTM step comes between).
+     * the gate comes from the projections and the mLSTM step comes between). And the operation after this one may
+     * start on a GPU before the one before this one has ended: before it waits it must read only weights (in an
+     * xLSTM-7B block it is the feed-forward's norm and gate/up products, which do).
      */
     default void headNormGatedLinearAdd(Tensor h, int numHeads, Tensor normWeight, Tensor normBias, float eps,
                                         boolean weightIsOffset, Tensor gate, Activation act, Tensor gated, Tensor weight,
