@@ -169,8 +169,9 @@ void gatedAndAdd(int rows, int in, int hidden, bool bias) {
     emu::launch(D(4), D(256), 0, [&] { xlstm_add_f32(want, prod, res, (int64_t)rows * in); });
     emu::launch(D(blocks(in, GEMV_WARPS)), D(GEMV_WARPS * 32), rows == 1 ? (size_t)hidden * 4 : 0,
                 [&] {   // CudaOps.linearAdd's choice
-                    (rows != 1 ? xlstm_gemv_add : hidden > 2048 && hidden <= 2304 ? xlstm_gemv_add_r1_v9 : xlstm_gemv_add_r1)(
-                        res, wd, bd, res, u, rows, hidden, in);
+                    auto kernel = rows != 1 ? xlstm_gemv_add
+                                  : hidden > 2048 && hidden <= 2304 ? xlstm_gemv_add_r1_v9 : xlstm_gemv_add_r1;
+                    kernel(res, wd, bd, res, u, rows, hidden, in);
                 });
     same("linearAdd (over the residual)" + tag, want, res, (size_t)rows * in);
     close("linearAdd" + tag, resd, res);

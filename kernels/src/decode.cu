@@ -171,7 +171,8 @@ __device__ __forceinline__ void gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
     warp_dots_rest<R, V>(wg + (int64_t)o * in, xs, in, rows, vecs, ag);
     warp_dots_rest<R, V>(wu + (int64_t)o * in, xs, in, rows, vecs, au);
     // batch 1 lets the next kernel (the down projection) start only now: started at the wait, its 3 MB of weights
-    // came in beside this kernel's 6 MB and delayed them (decode lab, H200, feed-forward 2,048 wide: the token 225.7 -> 217.6 µs)
+    // came in beside this kernel's 6 MB and delayed them (decode lab, H200, feed-forward 2,048 wide: the token
+    // 225.7 -> 217.6 µs)
     if (R == 1) pdl_trigger();
     const int lane = threadIdx.x & 31;
 #pragma unroll

@@ -188,9 +188,9 @@ public interface Ops {
 
     /**
      * A hint, changing no result: {@code weights} are read soon after the next {@link #mlstmRecurrent}. A backend may
-     * bring them closer meanwhile; the CUDA backend has its column-sliced step kernel, which reads little memory
-     * of its own, ask the L2 cache for them (in an xLSTM-7B block: the down projection's weights, three kernels later). The
-     * next mlstmRecurrent takes the hint, whatever it launches.
+     * bring them closer meanwhile; the CUDA backend has its column-sliced step kernel, which reads little memory of
+     * its own, ask the L2 cache for them (in an xLSTM-7B block: the down projection's weights, three kernels later).
+     * The next mlstmRecurrent takes the hint, whatever it launches.
      */
     default void prefetchHint(Tensor weights) {}
 

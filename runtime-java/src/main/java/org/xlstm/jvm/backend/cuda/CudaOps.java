@@ -367,7 +367,8 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         // batch 1 stages x in shared memory (inF floats) and requests the residual before waiting (Ops.linearAdd)
         boolean staged = rows == 1 && (long) inF * Float.BYTES <= 48 * 1024;
         // inputs up to 2,304 in one pass of 9 weight vectors per lane (the 7B architecture's 2,112 at D = 768)
-        String fn = !staged ? "xlstm_gemv_add" : inF > 2048 && inF <= 2304 ? "xlstm_gemv_add_r1_v9" : "xlstm_gemv_add_r1";
+        String fn = !staged ? "xlstm_gemv_add"
+                : inF > 2048 && inF <= 2304 ? "xlstm_gemv_add_r1_v9" : "xlstm_gemv_add_r1";
         k("decode", fn).launchDependent((outF + GEMV_WARPS - 1) / GEMV_WARPS,
                 1, 1, GEMV_WARPS * 32, 1, 1, staged ? inF * Float.BYTES : 0, stream, out(y), weightBf16(weight), in(bias),
                 in(residual), in(x), rows, inF, outF);
@@ -651,7 +652,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
                 stepCounters = memory.allocate(STEP_COUNTERS);
                 fill(stepCounters, 0f);   // float 0 is the unsigned 0
             }
-            // the hinted weights, as the batch-1 products read them (bf16 copies): the kernel asks L2 for them
+            // the hinted weights as the decode products read them (their bf16 copies): the kernel asks L2 for them
             boolean ask = hint != null && precision == Precision.BF16;
             long ahead = ask ? weightBf16(hint) : 0L, aheadBytes = ask ? hint.size() * 2L : 0L;
             k("mlstm_step", "xlstm_mlstm_step_cols_f32").launchDependent(b * nh, (dv + sliceCols - 1) / sliceCols, 1,
