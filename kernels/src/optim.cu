@@ -35,6 +35,71 @@ extern "C" __global__ void xlstm_scale_inplace_f32(float* __restrict__ x, float 
     GRID_STRIDE(i, n) x[i] *= a;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Multi-tensor forms: one launch for all of a model's parameters (~200 tensors, most of them small, where one
+// launch each made the step wait for the host issuing them). Tensor t owns the blocks [first[t], first[t + 1]),
+// each covering EACH_CHUNK of its elements; per element the arithmetic is the single-tensor kernel's, bit for bit.
+#define EACH_CHUNK 4096
+
+struct EachSlot {          // 48 bytes, as CudaOptimizer writes it: four pointers, the length, one float
+    float* a;
+    float* b;
+    float* c;
+    float* d;
+    long long n;
+    float s;
+    int pad;
+};
+
+__device__ __forceinline__ int each_slot(const long long* __restrict__ first, int count) {
+    int lo = 0, hi = count;                    // first[lo] <= block < first[hi]
+    while (hi - lo > 1) {
+        int mid = (lo + hi) >> 1;
+        if (first[mid] <= (long long)blockIdx.x) lo = mid; else hi = mid;
+    }
+    return lo;
+}
+
+#define EACH_RANGE(i, slot, first, t) \
+    const long long each_start = ((long long)blockIdx.x - (first)[t]) * EACH_CHUNK; \
+    const long long each_end = min(each_start + EACH_CHUNK, (slot).n); \
+    for (long long i = each_start + threadIdx.x; i < each_end; i += blockDim.x)
+
+// AdamW of xlstm_adamw_exact_f32 per slot: a = p, b = g, c = m, d = v, s = decay.
+extern "C" __global__ void xlstm_adamw_each_f32(const EachSlot* __restrict__ slots, const long long* __restrict__ first,
+                                                int count, float b1, float omb1, float b2, float omb2, float stepSize,
+                                                float bc2sqrt, float eps) {
+    const int t = each_slot(first, count);
+    const EachSlot e = slots[t];
+    EACH_RANGE(i, e, first, t) {
+        float gi = e.b[i];
+        float pi = __fmul_rn(e.a[i], e.s);
+        float mi = __fmaf_rn(gi, omb1, __fmul_rn(e.c[i], b1));
+        float vi = __fadd_rn(__fmul_rn(e.d[i], b2), __fmul_rn(__fmul_rn(gi, omb2), gi));
+        float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bc2sqrt), eps);
+        pi = __fsub_rn(pi, __fmul_rn(__fdiv_rn(mi, denom), stepSize));
+        e.c[i] = mi;
+        e.d[i] = vi;
+        e.a[i] = pi;
+    }
+}
+
+// a *= s per slot (the clipping's scale, xlstm_scale_inplace_f32).
+extern "C" __global__ void xlstm_scale_each_f32(const EachSlot* __restrict__ slots, const long long* __restrict__ first,
+                                                int count) {
+    const int t = each_slot(first, count);
+    const EachSlot e = slots[t];
+    EACH_RANGE(i, e, first, t) e.a[i] *= e.s;
+}
+
+// a = s per slot (zeroing the gradients).
+extern "C" __global__ void xlstm_fill_each_f32(const EachSlot* __restrict__ slots, const long long* __restrict__ first,
+                                               int count) {
+    const int t = each_slot(first, count);
+    const EachSlot e = slots[t];
+    EACH_RANGE(i, e, first, t) e.a[i] = e.s;
+}
+
 // Per row of logits [R, V]: the first arg-max (as torch.argmax) and, for a scored row (target >= 0), the negative
 // log-likelihood logsumexp(row) - row[target]; ignored rows get nll 0, and with targets == null (greedy decoding)
 // the exponential pass is skipped. One block per row (1024 threads for a vocabulary: a decode step's whole LM-head

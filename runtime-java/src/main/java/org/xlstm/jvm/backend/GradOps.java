@@ -174,6 +174,32 @@ public interface GradOps {
         return s;
     }
 
+    /**
+     * {@link #sumOfSquares(Tensor)} of each tensor, the same numbers: a device backend launches all the sums and reads
+     * them back at once, where one call per tensor waits for the device once per tensor (a model's ~200 parameters).
+     */
+    default double[] sumsOfSquares(java.util.List<Tensor> xs) {
+        double[] out = new double[xs.size()];
+        for (int i = 0; i < out.length; i++) out[i] = sumOfSquares(xs.get(i));
+        return out;
+    }
+
+    /** {@link #scale} of every tensor by {@code c}: one launch on a device backend. */
+    default void scaleEach(java.util.List<Tensor> xs, float c) {
+        for (Tensor x : xs) scale(x, c);
+    }
+
+    /**
+     * {@link #adamw} of every parameter i with {@code decay[i]} (the other scalars shared): on a device backend one
+     * launch for all of them, the same float operations per element.
+     */
+    default void adamwEach(java.util.List<Tensor> p, java.util.List<Tensor> g, java.util.List<Tensor> m,
+                           java.util.List<Tensor> v, float[] decay, float b1, float omb1, float b2, float omb2,
+                           float stepSize, float bc2Sqrt, float eps) {
+        for (int i = 0; i < p.size(); i++)
+            adamw(p.get(i), g.get(i), m.get(i), v.get(i), decay[i], b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps);
+    }
+
     /** {@code x ← c·x} in place (gradient clipping). */
     default void scale(Tensor x, float c) {
         for (long i = 0; i < x.size(); i++) x.set(i, x.get(i) * c);

@@ -60,12 +60,22 @@ public final class OpProfile {
         };
     }
 
-    /** Matrix products are listed per shape (x · weight), where sizes decide how well they run. */
+    /**
+     * Matrix products are listed per shape (x · weight), where sizes decide how well they run; copies per shape and
+     * direction ("host" marks a tensor in host memory), since a copy to or from the host waits for the device.
+     */
     private static String shapes(String op, Object[] args) {
+        if (op.equals("copy") && args != null && args.length == 2 && args[0] instanceof org.xlstm.jvm.tensor.Tensor a
+                && args[1] instanceof org.xlstm.jvm.tensor.Tensor b)
+            return " " + org.xlstm.jvm.tensor.Shapes.format(a.shape()) + where(a) + " →" + where(b);
         if (!op.startsWith("linear") && !op.startsWith("matmul")) return "";
         if (args == null || args.length < 2 || !(args[0] instanceof org.xlstm.jvm.tensor.Tensor a)
                 || !(args[1] instanceof org.xlstm.jvm.tensor.Tensor b)) return "";
         return " " + org.xlstm.jvm.tensor.Shapes.format(a.shape()) + "·" + org.xlstm.jvm.tensor.Shapes.format(b.shape());
+    }
+
+    private static String where(org.xlstm.jvm.tensor.Tensor t) {
+        return org.xlstm.jvm.backend.cuda.DeviceTensors.isDevice(t) ? " device" : " host";
     }
 
     private static Object call(Method m, Object target, Object[] args) throws Throwable {

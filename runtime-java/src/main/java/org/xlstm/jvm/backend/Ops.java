@@ -315,6 +315,11 @@ public interface Ops {
     /** Sets every element of {@code t} to {@code value}. */
     default void fill(Tensor t, float value) { t.fill(value); }
 
+    /** {@link #fill} of every tensor (a model's gradients): one launch on a device backend. */
+    default void fillEach(java.util.List<Tensor> ts, float value) {
+        for (Tensor t : ts) fill(t, value);
+    }
+
     /** {@code dst = src} (same element count). */
     default void copy(Tensor src, Tensor dst) { dst.copyFrom(src); }
 

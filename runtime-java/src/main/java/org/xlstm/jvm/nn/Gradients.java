@@ -81,10 +81,8 @@ public final class Gradients implements AutoCloseable {
     public Tensor ofOrNull(Tensor t) { return t == null ? null : of(t); }
 
     public void zero() {
-        for (Tensor g : gradList) {
-            if (device != null) device.fill(g, 0f);
-            else g.fill(0f);
-        }
+        if (device != null) device.fillEach(gradList, 0f);   // one launch on a GPU
+        else for (Tensor g : gradList) g.fill(0f);
     }
 
     /** Declares every parameter changed in place (after an optimizer step): cached packed forms become stale. */

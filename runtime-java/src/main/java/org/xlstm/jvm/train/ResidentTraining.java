@@ -85,19 +85,26 @@ public final class ResidentTraining implements TrainableModel, ResidentParameter
     @Override
     public double clipByGlobalNorm(double maxNorm) {
         double sum = 0;
-        for (Tensor g : grads) sum += grad.sumOfSquares(g);
+        for (double s : grad.sumsOfSquares(grads)) sum += s;   // one wait for the device, not one per tensor
         double norm = Math.sqrt(sum);
         if (maxNorm <= 0 || !Double.isFinite(norm)) return norm;
         float coef = (float) (maxNorm / (norm + 1e-6));   // torch's rule, as GradientClipping
-        if (coef < 1f) for (Tensor g : grads) grad.scale(g, coef);
+        if (coef < 1f) grad.scaleEach(grads, coef);
         return norm;
     }
 
     @Override
     public void adamwStep(AdamW opt, double lr) {
         checkOptimizer(opt);
-        opt.stepElsewhere(lr, (i, decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps) -> grad.adamw(values.get(i),
-                grads.get(i), expAvg.get(i), expAvgSq.get(i), decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps));
+        // the per-parameter scalars first, then one update of all parameters (one launch on a GPU)
+        float[] decays = new float[values.size()], shared = new float[7];
+        opt.stepElsewhere(lr, (i, decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps) -> {
+            decays[i] = decay;
+            shared[0] = b1; shared[1] = omb1; shared[2] = b2; shared[3] = omb2;
+            shared[4] = stepSize; shared[5] = bc2Sqrt; shared[6] = eps;
+        });
+        grad.adamwEach(values, grads, expAvg, expAvgSq, decays, shared[0], shared[1], shared[2], shared[3], shared[4],
+                shared[5], shared[6]);
         for (Tensor v : values) v.markModified();
     }
 

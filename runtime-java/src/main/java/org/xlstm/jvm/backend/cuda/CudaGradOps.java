@@ -485,6 +485,34 @@ public final class CudaGradOps implements GradOps {
     }
 
     @Override
+    public double[] sumsOfSquares(java.util.List<Tensor> xs) {
+        return allDevice(xs) ? optimizer.sumsOfSquares(xs) : GradOps.super.sumsOfSquares(xs);
+    }
+
+    @Override
+    public void scaleEach(java.util.List<Tensor> xs, float c) {
+        if (allDevice(xs)) optimizer.scaleEach(xs, c);
+        else GradOps.super.scaleEach(xs, c);
+    }
+
+    @Override
+    public void adamwEach(java.util.List<Tensor> p, java.util.List<Tensor> g, java.util.List<Tensor> m,
+                          java.util.List<Tensor> v, float[] decay, float b1, float omb1, float b2, float omb2,
+                          float stepSize, float bc2Sqrt, float eps) {
+        if (allDevice(p) && allDevice(g) && allDevice(m) && allDevice(v))
+            optimizer.adamwEach(p, g, m, v, decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps);
+        else GradOps.super.adamwEach(p, g, m, v, decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps);
+    }
+
+    /** Fills every tensor; for {@link CudaOps#fillEach}. */
+    void fillEach(java.util.List<Tensor> xs, float value) { optimizer.fillEach(xs, value); }
+
+    static boolean allDevice(java.util.List<Tensor> xs) {
+        for (Tensor x : xs) if (!DeviceTensors.isDevice(x)) return false;
+        return true;
+    }
+
+    @Override
     public void scale(Tensor x, float c) {
         if (DeviceTensors.isDevice(x)) optimizer.scale(x, c);
         else GradOps.super.scale(x, c);

@@ -774,6 +774,12 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
     }
 
     @Override
+    public void fillEach(java.util.List<Tensor> ts, float value) {
+        if (CudaGradOps.allDevice(ts)) gradOps().fillEach(ts, value);
+        else Ops.super.fillEach(ts, value);
+    }
+
+    @Override
     public void copy(Tensor src, Tensor dst) {
         long bytes = src.size() * Float.BYTES;
         boolean ds = DeviceTensors.isDevice(src), dd = DeviceTensors.isDevice(dst);

@@ -1,5 +1,8 @@
 package org.xlstm.jvm.backend.cuda;
 
+import java.util.Arrays;
+import java.util.List;
+import org.xlstm.jvm.cuda.CudaKernel;
 import org.xlstm.jvm.tensor.Tensor;
 
 /**
@@ -17,16 +20,36 @@ final class CudaOptimizer {
     CudaOptimizer(CudaOps ops) { this.ops = ops; }
 
     /** Σ x²: block partial sums on the device (fixed trees), added in block order in double here. */
-    synchronized double sumOfSquares(Tensor x) {
-        if (partials == null) partials = ops.memory().allocate(SUMSQ_BLOCKS);
-        int blocks = (int) Math.max(1, Math.min(SUMSQ_BLOCKS, (x.size() + 255) / 256));
-        ops.kernel("optim", "xlstm_sumsq_blocks_f32").launch(blocks, 1, 1, 256, 1, 1, 0, ops.stream(),
-                ops.input(x), CudaOps.output(partials), x.size());   // (x, partial, n) as the kernel declares them
-        float[] p = new float[blocks];
-        ops.read(partials, 0, p, 0, blocks);
-        double s = 0;
-        for (float v : p) s += v;
-        return s;
+    double sumOfSquares(Tensor x) { return sumsOfSquares(List.of(x))[0]; }
+
+    /**
+     * Σ x² of each tensor, each as {@link #sumOfSquares} computes it: every tensor's block partials go to its own
+     * slice of one buffer and come back in one read (one wait for the device instead of one per tensor).
+     */
+    synchronized double[] sumsOfSquares(List<Tensor> xs) {
+        int n = xs.size();
+        if (partials == null || partials.size() < (long) n * SUMSQ_BLOCKS) {
+            if (partials != null) ops.memory().release(partials);
+            partials = ops.memory().allocate(Math.max(1, n) * SUMSQ_BLOCKS);
+        }
+        int[] blocks = new int[n];
+        CudaKernel kernel = ops.kernel("optim", "xlstm_sumsq_blocks_f32");
+        long base = CudaOps.output(partials);
+        for (int i = 0; i < n; i++) {
+            Tensor x = xs.get(i);
+            blocks[i] = (int) Math.max(1, Math.min(SUMSQ_BLOCKS, (x.size() + 255) / 256));
+            kernel.launch(blocks[i], 1, 1, 256, 1, 1, 0, ops.stream(), ops.input(x),
+                    base + (long) i * SUMSQ_BLOCKS * Float.BYTES, x.size());   // (x, partial, n) as the kernel declares them
+        }
+        float[] p = new float[n * SUMSQ_BLOCKS];
+        if (n > 0) ops.read(partials, 0, p, 0, p.length);
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int b = 0; b < blocks[i]; b++) s += p[i * SUMSQ_BLOCKS + b];
+            out[i] = s;
+        }
+        return out;
     }
 
     void scale(Tensor x, float c) {
@@ -37,6 +60,68 @@ final class CudaOptimizer {
                float stepSize, float bc2Sqrt, float eps) {
         ops.kernel("optim", "xlstm_adamw_exact_f32").launch1d(p.size(), ops.stream(), CudaOps.output(p), ops.input(g),
                 CudaOps.output(m), CudaOps.output(v), decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps, p.size());
+    }
+
+    // ------------------------------------------------------------ multi-tensor forms (optim.cu's "_each" kernels)
+
+    private static final int EACH_CHUNK = 4096;   // optim.cu's EACH_CHUNK: elements per block
+    private static final int EACH_SLOT_LONGS = 6; // optim.cu's EachSlot: 48 bytes
+
+    /** AdamW of every parameter in one launch; per element the float operations of {@link #adamw}. */
+    void adamwEach(List<Tensor> p, List<Tensor> g, List<Tensor> m, List<Tensor> v, float[] decay, float b1,
+                   float omb1, float b2, float omb2, float stepSize, float bc2Sqrt, float eps) {
+        launchEach("xlstm_adamw_each_f32", p, g, m, v, decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps);
+    }
+
+    /** x *= c for every tensor, in one launch. */
+    void scaleEach(List<Tensor> xs, float c) { launchEach("xlstm_scale_each_f32", xs, null, null, null, same(xs, c)); }
+
+    /** x = value for every tensor, in one launch. */
+    void fillEach(List<Tensor> xs, float value) { launchEach("xlstm_fill_each_f32", xs, null, null, null, same(xs, value)); }
+
+    private static float[] same(List<Tensor> xs, float value) {
+        float[] s = new float[xs.size()];
+        Arrays.fill(s, value);
+        return s;
+    }
+
+    /**
+     * One launch of a "_each" kernel: slot t is (a[t], b[t], c[t], d[t], a[t]'s length, s[t]), followed by the first
+     * block of every tensor (a prefix sum, {@code count + 1} of them), uploaded in one asynchronous copy on the stream.
+     */
+    private void launchEach(String kernel, List<Tensor> a, List<Tensor> b, List<Tensor> c, List<Tensor> d, float[] s,
+                            Object... scalars) {
+        int count = a.size();
+        long[] table = new long[count * EACH_SLOT_LONGS + count + 1];
+        long blocks = 0;
+        for (int t = 0; t < count; t++) {
+            Tensor x = a.get(t);
+            int at = t * EACH_SLOT_LONGS;
+            table[at] = CudaOps.output(x);
+            table[at + 1] = b == null ? 0 : CudaOps.output(b.get(t));
+            table[at + 2] = c == null ? 0 : CudaOps.output(c.get(t));
+            table[at + 3] = d == null ? 0 : CudaOps.output(d.get(t));
+            table[at + 4] = x.size();
+            table[at + 5] = Float.floatToRawIntBits(s[t]) & 0xffffffffL;   // s, then 4 bytes of padding
+            table[count * EACH_SLOT_LONGS + t] = blocks;
+            blocks += (x.size() + EACH_CHUNK - 1) / EACH_CHUNK;
+        }
+        table[count * EACH_SLOT_LONGS + count] = blocks;
+        if (blocks == 0) return;
+        int[] words = new int[table.length * 2];   // little-endian halves, as the device reads the 64-bit words
+        for (int i = 0; i < table.length; i++) {
+            words[2 * i] = (int) table[i];
+            words[2 * i + 1] = (int) (table[i] >>> 32);
+        }
+        Tensor dev = ops.memory().uploadInts(words, ops.stream());
+        long slots = DeviceTensors.address(dev), first = slots + (long) count * EACH_SLOT_LONGS * Long.BYTES;
+        Object[] args = new Object[3 + scalars.length];
+        args[0] = slots;
+        args[1] = first;
+        args[2] = count;
+        System.arraycopy(scalars, 0, args, 3, scalars.length);
+        ops.kernel("optim", kernel).launch(Math.toIntExact(blocks), 1, 1, 256, 1, 1, 0, ops.stream(), args);
+        ops.memory().release(dev);   // stream-ordered: the next user of this memory runs after the kernel
     }
 
     void rowArgmaxAndNll(Tensor logits, int[] targets, int[] argmax, double[] nll) {

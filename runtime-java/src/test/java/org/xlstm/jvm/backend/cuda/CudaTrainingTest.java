@@ -214,10 +214,70 @@ class CudaTrainingTest {
                 assertArrayEquals(h[j].toArray(), mem.download(d[j], arena).toArray(), "AdamW on the GPU vs the host: " + names[j]);
             double ssHost = host.sumOfSquares(h[1]), ssDev = dev.sumOfSquares(d[1]);
             assertEquals(ssHost, ssDev, 1e-5 * ssHost, "sum of squares");
+            // the batched sums (one read back for all tensors) are the single sums, bit for bit, in order; sizes
+            // below one block, at one block and above the partial-sum buffer's 256 blocks
+            org.xlstm.jvm.tensor.Tensor small = mem.upload(org.xlstm.jvm.tensor.Tensor.of(arena, new float[] {3f, -4f}, 2)),
+                    big = mem.allocate(300_001);
+            gpu.fill(big, 0.5f);
+            gpu.kernel("elementwise", "xlstm_copy_f32").launch1d(n, gpu.stream(), CudaOps.output(big), gpu.input(d[0]), (long) n);
+            java.util.List<org.xlstm.jvm.tensor.Tensor> all = java.util.List.of(d[1], small, big, d[0], d[3], d[1]);
+            double[] batched = dev.sumsOfSquares(all);
+            assertEquals(all.size(), batched.length);
+            for (int j = 0; j < all.size(); j++)
+                assertEquals(dev.sumOfSquares(all.get(j)), batched[j], 0.0, "batched sum of squares, tensor " + j);
+            assertEquals(25.0, batched[1], 0.0, "sum of squares of (3, -4)");
             host.scale(h[1], 0.37f);
             dev.scale(d[1], 0.37f);
             gpu.synchronize();
             assertArrayEquals(h[1].toArray(), mem.download(d[1], arena).toArray(), "scale");
+        }
+    }
+
+    /** The one-launch forms over many tensors (sizes around a block's 4,096 elements) equal the per-tensor kernels. */
+    @Test
+    void multiTensorOptimizerKernelsEqualThePerTensorOnes() {
+        try (DeviceTensors mem = new DeviceTensors(ctx); CudaOps gpu = new CudaOps(mem, CudaOps.Precision.FP32);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            CudaGradOps dev = gpu.gradOps();
+            SplittableRandom r = new SplittableRandom(11);
+            int[] sizes = {1, 4095, 4096, 4097, 10_007, 3};
+            java.util.List<java.util.List<org.xlstm.jvm.tensor.Tensor>> each = new java.util.ArrayList<>(),
+                    single = new java.util.ArrayList<>();
+            for (int k = 0; k < 4; k++) {            // parameters, gradients, first and second moments
+                java.util.List<org.xlstm.jvm.tensor.Tensor> a = new java.util.ArrayList<>(), b = new java.util.ArrayList<>();
+                for (int n : sizes) {
+                    org.xlstm.jvm.tensor.Tensor h = org.xlstm.jvm.tensor.Tensor.allocate(arena, n);
+                    for (int i = 0; i < n; i++) h.set(i, (float) (k == 3 ? Math.abs(r.nextGaussian()) * 1e-3 : r.nextGaussian()));
+                    a.add(mem.upload(h));
+                    b.add(mem.upload(h));
+                }
+                each.add(a);
+                single.add(b);
+            }
+            float[] decay = new float[sizes.length];
+            for (int t = 0; t < decay.length; t++) decay[t] = t % 2 == 0 ? 0.999f : 1f;
+            for (int step = 0; step < 3; step++) {
+                dev.scaleEach(each.get(1), 0.37f);
+                dev.adamwEach(each.get(0), each.get(1), each.get(2), each.get(3), decay, 0.9f, 0.1f, 0.999f, 0.001f,
+                        0.0123f, 0.0447f, 1e-8f);
+                for (int t = 0; t < sizes.length; t++) {
+                    dev.scale(single.get(1).get(t), 0.37f);
+                    dev.adamw(single.get(0).get(t), single.get(1).get(t), single.get(2).get(t), single.get(3).get(t),
+                            decay[t], 0.9f, 0.1f, 0.999f, 0.001f, 0.0123f, 0.0447f, 1e-8f);
+                }
+            }
+            gpu.synchronize();
+            String[] names = {"parameter", "gradient", "exp_avg", "exp_avg_sq"};
+            for (int k = 0; k < 4; k++)
+                for (int t = 0; t < sizes.length; t++)
+                    assertArrayEquals(mem.download(single.get(k).get(t), arena).toArray(),
+                            mem.download(each.get(k).get(t), arena).toArray(), names[k] + " " + t + " (" + sizes[t] + " elements)");
+            gpu.fillEach(each.get(1), 0f);
+            gpu.synchronize();
+            for (int t = 0; t < sizes.length; t++)
+                assertArrayEquals(new float[sizes[t]], mem.download(each.get(1).get(t), arena).toArray(), "zeroed gradient " + t);
+            assertArrayEquals(mem.download(single.get(0).get(2), arena).toArray(),
+                    mem.download(each.get(0).get(2), arena).toArray(), "fill touches only its own tensors");
         }
     }
 }
