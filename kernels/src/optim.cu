@@ -100,6 +100,21 @@ extern "C" __global__ void xlstm_fill_each_f32(const EachSlot* __restrict__ slot
     EACH_RANGE(i, e, first, t) e.a[i] = e.s;
 }
 
+// Block partial sums of squares per slot, as xlstm_sumsq_blocks_f32 computes them with the slot's blocks as its
+// grid (the same grid-stride loop and tree): slot t's partials at partial[t * SUMSQ_SLOT + its block].
+#define SUMSQ_SLOT 256   // CudaOptimizer.SUMSQ_BLOCKS
+extern "C" __global__ void xlstm_sumsq_each_f32(const EachSlot* __restrict__ slots, const long long* __restrict__ first,
+                                                int count, float* __restrict__ partial) {
+    __shared__ float red[32];
+    const int t = each_slot(first, count);
+    const EachSlot e = slots[t];
+    const long long block = (long long)blockIdx.x - first[t], grid = first[t + 1] - first[t];
+    float s = 0.f;
+    for (long long i = block * blockDim.x + threadIdx.x; i < e.n; i += grid * blockDim.x) s = fmaf(e.a[i], e.a[i], s);
+    s = block_sum(s, red);
+    if (threadIdx.x == 0) partial[(long long)t * SUMSQ_SLOT + block] = s;
+}
+
 // Per row of logits [R, V]: the first arg-max (as torch.argmax) and, for a scored row (target >= 0), the negative
 // log-likelihood logsumexp(row) - row[target]; ignored rows get nll 0, and with targets == null (greedy decoding)
 // the exponential pass is skipped. One block per row (1024 threads for a vocabulary: a decode step's whole LM-head

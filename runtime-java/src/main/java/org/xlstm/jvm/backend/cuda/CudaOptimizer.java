@@ -12,19 +12,31 @@ import org.xlstm.jvm.tensor.Tensor;
  * per row back to the host.
  */
 final class CudaOptimizer {
-    private static final int SUMSQ_BLOCKS = 256;
+    private static final int SUMSQ_BLOCKS = 256;   // also optim.cu's SUMSQ_SLOT
 
     private final CudaOps ops;
     private Tensor partials;
 
     CudaOptimizer(CudaOps ops) { this.ops = ops; }
 
+    private static int sumsqBlocks(Tensor x) { return (int) Math.max(1, Math.min(SUMSQ_BLOCKS, (x.size() + 255) / 256)); }
+
     /** Σ x²: block partial sums on the device (fixed trees), added in block order in double here. */
-    double sumOfSquares(Tensor x) { return sumsOfSquares(List.of(x))[0]; }
+    synchronized double sumOfSquares(Tensor x) {
+        if (partials == null) partials = ops.memory().allocate(SUMSQ_BLOCKS);
+        int blocks = sumsqBlocks(x);
+        ops.kernel("optim", "xlstm_sumsq_blocks_f32").launch(blocks, 1, 1, 256, 1, 1, 0, ops.stream(),
+                ops.input(x), CudaOps.output(partials), x.size());   // (x, partial, n) as the kernel declares them
+        float[] p = new float[blocks];
+        ops.read(partials, 0, p, 0, blocks);
+        double s = 0;
+        for (float v : p) s += v;
+        return s;
+    }
 
     /**
-     * Σ x² of each tensor, each as {@link #sumOfSquares} computes it: every tensor's block partials go to its own
-     * slice of one buffer and come back in one read (one wait for the device instead of one per tensor).
+     * Σ x² of each tensor, each as {@link #sumOfSquares} computes it: one launch, every tensor's block partials in
+     * its own slice of one buffer, back in one read (one wait for the device instead of one per tensor).
      */
     synchronized double[] sumsOfSquares(List<Tensor> xs) {
         int n = xs.size();
@@ -32,15 +44,12 @@ final class CudaOptimizer {
             if (partials != null) ops.memory().release(partials);
             partials = ops.memory().allocate(Math.max(1, n) * SUMSQ_BLOCKS);
         }
+        // one launch: tensor t's blocks are those the single-tensor kernel would have (its grid-stride loop over
+        // them), its partials at slot t
         int[] blocks = new int[n];
-        CudaKernel kernel = ops.kernel("optim", "xlstm_sumsq_blocks_f32");
-        long base = CudaOps.output(partials);
-        for (int i = 0; i < n; i++) {
-            Tensor x = xs.get(i);
-            blocks[i] = (int) Math.max(1, Math.min(SUMSQ_BLOCKS, (x.size() + 255) / 256));
-            kernel.launch(blocks[i], 1, 1, 256, 1, 1, 0, ops.stream(), ops.input(x),
-                    base + (long) i * SUMSQ_BLOCKS * Float.BYTES, x.size());   // (x, partial, n) as the kernel declares them
-        }
+        for (int i = 0; i < n; i++) blocks[i] = sumsqBlocks(xs.get(i));
+        launchEach("xlstm_sumsq_each_f32", xs, null, null, null, new float[n], CudaOptimizer::sumsqBlocks,
+                CudaOps.output(partials));
         float[] p = new float[n * SUMSQ_BLOCKS];
         if (n > 0) ops.read(partials, 0, p, 0, p.length);
         double[] out = new double[n];
@@ -70,14 +79,17 @@ final class CudaOptimizer {
     /** AdamW of every parameter in one launch; per element the float operations of {@link #adamw}. */
     void adamwEach(List<Tensor> p, List<Tensor> g, List<Tensor> m, List<Tensor> v, float[] decay, float b1,
                    float omb1, float b2, float omb2, float stepSize, float bc2Sqrt, float eps) {
-        launchEach("xlstm_adamw_each_f32", p, g, m, v, decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps);
+        launchEach("xlstm_adamw_each_f32", p, g, m, v, decay, CudaOptimizer::chunks, b1, omb1, b2, omb2, stepSize,
+                bc2Sqrt, eps);
     }
 
     /** x *= c for every tensor, in one launch. */
-    void scaleEach(List<Tensor> xs, float c) { launchEach("xlstm_scale_each_f32", xs, null, null, null, same(xs, c)); }
+    void scaleEach(List<Tensor> xs, float c) { launchEach("xlstm_scale_each_f32", xs, null, null, null, same(xs, c), CudaOptimizer::chunks); }
 
     /** x = value for every tensor, in one launch. */
-    void fillEach(List<Tensor> xs, float value) { launchEach("xlstm_fill_each_f32", xs, null, null, null, same(xs, value)); }
+    void fillEach(List<Tensor> xs, float value) { launchEach("xlstm_fill_each_f32", xs, null, null, null, same(xs, value), CudaOptimizer::chunks); }
+
+    private static int chunks(Tensor x) { return (int) ((x.size() + EACH_CHUNK - 1) / EACH_CHUNK); }
 
     private static float[] same(List<Tensor> xs, float value) {
         float[] s = new float[xs.size()];
@@ -87,10 +99,11 @@ final class CudaOptimizer {
 
     /**
      * One launch of a "_each" kernel: slot t is (a[t], b[t], c[t], d[t], a[t]'s length, s[t]), followed by the first
-     * block of every tensor (a prefix sum, {@code count + 1} of them), uploaded in one asynchronous copy on the stream.
+     * block of every tensor (a prefix sum of {@code blocksOf}, {@code count + 1} of them), uploaded in one
+     * asynchronous copy on the stream.
      */
     private void launchEach(String kernel, List<Tensor> a, List<Tensor> b, List<Tensor> c, List<Tensor> d, float[] s,
-                            Object... scalars) {
+                            java.util.function.ToIntFunction<Tensor> blocksOf, Object... scalars) {
         int count = a.size();
         long[] table = new long[count * EACH_SLOT_LONGS + count + 1];
         long blocks = 0;
@@ -104,7 +117,7 @@ final class CudaOptimizer {
             table[at + 4] = x.size();
             table[at + 5] = Float.floatToRawIntBits(s[t]) & 0xffffffffL;   // s, then 4 bytes of padding
             table[count * EACH_SLOT_LONGS + t] = blocks;
-            blocks += (x.size() + EACH_CHUNK - 1) / EACH_CHUNK;
+            blocks += blocksOf.applyAsInt(x);
         }
         table[count * EACH_SLOT_LONGS + count] = blocks;
         if (blocks == 0) return;
