@@ -100,8 +100,7 @@ void rmsNormLinears(int rows, int in, bool bias) {
     for (int j = 4; j < 6; j++)
         emu::launch(D(1), D(256), 0, [&] { xlstm_softcap_f32(y[j], y[j], cap, (int64_t)rows * outs[j]); });
     // fused
-    const int warps = rows == 1 ? R1_WARPS_GROUP : GEMV_WARPS;   // the batch-1 build's blocks are wider
-    emu::launch(D(blocks(total, warps)), D(warps * 32), (size_t)(rows * in + rms_stats_floats(rows, in)) * 4, [&] {
+    emu::launch(D(blocks(total, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(rows * in + rms_stats_floats(rows, in)) * 4, [&] {
         auto kernel = rows == 1 ? xlstm_gemv_rmsnorm_group_r1 : xlstm_gemv_rmsnorm_group;
         kernel(y2[0], y2[1], y2[2], y2[3], y2[4], y2[5], w[0], w[1], w[2], w[3], w[4], w[5], b[0], b[1], b[2], b[3], b[4],
                b[5], outs[0], outs[1], outs[2], outs[3], outs[4], outs[5], x, nw, nb, 1e-5f, cap, 4, rows, in);
@@ -267,7 +266,7 @@ void wideHead(int in, int out, int grid, bool bias, float cap, bool ties) {
     float *want = emu::galloc(out), *got = emu::galloc(out);
     float* none = nullptr;
     const __nv_bfloat16* wn = nullptr;
-    emu::launch(D(blocks(out, R1_WARPS_GROUP)), D(R1_WARPS_GROUP * 32), (size_t)(in + rms_stats_floats(1, in)) * 4, [&] {
+    emu::launch(D(blocks(out, GEMV_WARPS)), D(GEMV_WARPS * 32), (size_t)(in + rms_stats_floats(1, in)) * 4, [&] {
         xlstm_gemv_rmsnorm_group_r1(want, none, none, none, none, none, w, wn, wn, wn, wn, wn, b, none, none, none, none,
                                     none, out, 0, 0, 0, 0, 0, x, nw, nullptr, 1e-5f, cap, 0, 1, in);
     });

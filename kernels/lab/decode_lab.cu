@@ -104,7 +104,6 @@ struct BlockW { __nv_bfloat16 *wq, *wk, *wv, *wo, *wi, *wf, *wout, *wgate, *wup,
 
 static float eps = 1e-6f, capGate = 15.f, capOut = 30.f;
 
-static int kw[4] = {R1_WARPS_GROUP, GEMV_WARPS, GEMV_WARPS, GEMV_WARPS};   // warps per block: group, headnorm, gated, down
 static void group(Act& a, BlockW& w) {
     float* y[6] = {a.q, a.k, a.v, a.o, a.ig, a.fg};
     const __nv_bfloat16* ws[6] = {w.wq, w.wk, w.wv, w.wo, w.wi, w.wf};
@@ -115,7 +114,7 @@ static void group(Act& a, BlockW& w) {
                     &bs[2], &bs[3], &bs[4], &bs[5], &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &a.x, &w.n1, &nb, &eps, &capGate,
                     &capFrom, &rows, &in};
     int total = QK + QK + D + D + NH + NH;
-    launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((total + kw[0] - 1) / kw[0]), dim3(kw[0] * 32), (D + rms_stats_floats(1, D)) * 4, args);
+    launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((total + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + rms_stats_floats(1, D)) * 4, args);
 }
 
 static bool stepPrefetch = true;   // the step asks L2 for the block's down projection (Ops.prefetchHint), as the runtime
@@ -132,14 +131,14 @@ static void headnormAdd(Act& a, BlockW& w) {
     float* bias = nullptr; float* nb = nullptr;
     int offset = 0, act = 3, heads = NH, rows = 1, in = D, out = D;
     void* args[] = {&a.x, &w.wout, &bias, &a.x, &a.h, &a.o, &w.hn, &nb, &eps, &offset, &act, &heads, &rows, &in, &out};
-    launch((const void*)xlstm_gemv_headnorm_gated_add_r1, dim3((D + kw[1] - 1) / kw[1]), dim3(kw[1] * 32), (D + 2 * NH) * 4, args);
+    launch((const void*)xlstm_gemv_headnorm_gated_add_r1, dim3((D + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + 2 * NH) * 4, args);
 }
 
 static void gated(Act& a, BlockW& w) {
     float* nul = nullptr;
     int out = FF, act = 4, rows = 1, in = D;
     void* args[] = {&a.g, &w.wgate, &w.wup, &nul, &nul, &out, &a.x, &w.n2, &nul, &eps, &act, &rows, &in};
-    launch((const void*)xlstm_gemv_rmsnorm_gated_r1, dim3((FF + kw[2] - 1) / kw[2]), dim3(kw[2] * 32), (D + rms_stats_floats(1, D)) * 4, args);
+    launch((const void*)xlstm_gemv_rmsnorm_gated_r1, dim3((FF + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + rms_stats_floats(1, D)) * 4, args);
 }
 
 static void down(Act& a, BlockW& w) {
@@ -147,7 +146,7 @@ static void down(Act& a, BlockW& w) {
     int rows = 1, in = FF, out = D;
     void* args[] = {&a.x, &w.wdown, &bias, &a.x, &a.g, &rows, &in, &out};
     const void* fn = FF > 2048 && FF <= 2304 ? (const void*)xlstm_gemv_add_r1_v9 : (const void*)xlstm_gemv_add_r1;   // as CudaOps
-    launch(fn, dim3((D + kw[3] - 1) / kw[3]), dim3(kw[3] * 32), FF * 4, args);
+    launch(fn, dim3((D + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), FF * 4, args);
 }
 
 static void head(Act& a, __nv_bfloat16* wh, float* nw) {
@@ -159,7 +158,7 @@ static void head(Act& a, __nv_bfloat16* wh, float* nw) {
     void* args[] = {&y[0], &y[1], &y[2], &y[3], &y[4], &y[5], &ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &bs[0], &bs[1],
                     &bs[2], &bs[3], &bs[4], &bs[5], &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &a.x, &nw, &nb, &eps, &capOut,
                     &capFrom, &rows, &in};
-    launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((VOCAB + kw[0] - 1) / kw[0]), dim3(kw[0] * 32), (D + rms_stats_floats(1, D)) * 4, args);
+    launch((const void*)xlstm_gemv_rmsnorm_group_r1, dim3((VOCAB + GEMV_WARPS - 1) / GEMV_WARPS), dim3(GEMV_WARPS * 32), (D + rms_stats_floats(1, D)) * 4, args);
 }
 
 static int sms, wideBlocksPerSm = 4;

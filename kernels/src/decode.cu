@@ -16,11 +16,6 @@
 // that more of the grid is resident beside the previous kernel and requests its weights early. Same sums, same bits.
 #define R1_VECS 4
 
-// Warps per block of the batch-1 projections kernel: twice the general builds' (half the blocks, so half the norm
-// prologues; decode lab, H200: the 7B-architecture token 210.2 -> 205.7 µs; the gate/up kernel so: +1 µs, the head
-// norm and the down projection: +3 / +7). CudaOps.R1_GROUP_WARPS must agree.
-#define R1_WARPS_GROUP 16
-
 // ---------------------------------------------------------------------------------------------------------------
 // Up to 6 products of rmsNorm(x) (the projections of an mLSTM layer), outputs j >= capFrom soft-capped:
 // y = cap·tanh(y/cap) when cap > 0. Warps numbered over the outputs of all products together.
@@ -34,12 +29,12 @@
 #define NORM_GROUP_ARGS \
     y0, y1, y2, y3, y4, y5, w0, w1, w2, w3, w4, w5, b0, b1, b2, b3, b4, b5, o0, o1, o2, o3, o4, o5, x, nw, nb, eps, cap, capFrom, rows, in
 
-template <int R, int V, int W = GEMV_WARPS>
+template <int R, int V>
 __device__ __forceinline__ void gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
     float* rs = xs + rows * in;
-    int o = blockIdx.x * W + (threadIdx.x >> 5), j = 6;
+    int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), j = 6;
     float* y = nullptr; const __nv_bfloat16* w = nullptr; const float* bias = nullptr; int out = 0;
     if (o < o0) { j = 0; y = y0; w = w0; bias = b0; out = o0; }
     else if ((o -= o0) < o1) { j = 1; y = y1; w = w1; bias = b1; out = o1; }
@@ -72,9 +67,7 @@ extern "C" __global__ void xlstm_gemv_rmsnorm_group(NORM_GROUP_PARAMS) {
     gemv_rmsnorm_group<GEMV_MAX_ROWS, GEMV_MAX_VECS>(NORM_GROUP_ARGS);
 }
 
-extern "C" __global__ void xlstm_gemv_rmsnorm_group_r1(NORM_GROUP_PARAMS) {
-    gemv_rmsnorm_group<1, R1_VECS, R1_WARPS_GROUP>(NORM_GROUP_ARGS);
-}
+extern "C" __global__ void xlstm_gemv_rmsnorm_group_r1(NORM_GROUP_PARAMS) { gemv_rmsnorm_group<1, R1_VECS>(NORM_GROUP_ARGS); }
 
 // ---------------------------------------------------------------------------------------------------------------
 // A wide product of one normalised row (an LM head at batch 1): y[o] = rmsNorm(x)·W[o] + b[o], soft-capped when
@@ -155,12 +148,12 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) xlstm_gemv_rmsnorm
         const float *__restrict__ nw, const float *__restrict__ nb, float eps, int act, int rows, int in
 #define NORM_GATED_ARGS y, wg, wu, bg, bu, out, x, nw, nb, eps, act, rows, in
 
-template <int R, int V, int W = GEMV_WARPS>
+template <int R, int V>
 __device__ __forceinline__ void gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
     extern __shared__ __align__(16) unsigned char smem[];
     float* xs = reinterpret_cast<float*>(smem);
     float* rs = xs + rows * in;
-    const int o = blockIdx.x * W + (threadIdx.x >> 5), vecs = o < out ? in >> 3 : 0;
+    const int o = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5), vecs = o < out ? in >> 3 : 0;
     const int oc = o < out ? o : 0;
     uint4 bufg[V], bufu[V];
     warp_load_weights<V>(wg + (int64_t)oc * in, vecs, 0, bufg);
@@ -199,9 +192,7 @@ extern "C" __global__ void xlstm_gemv_rmsnorm_gated(NORM_GATED_PARAMS) {
     gemv_rmsnorm_gated<GEMV_MAX_ROWS, GEMV_MAX_VECS>(NORM_GATED_ARGS);
 }
 
-extern "C" __global__ void xlstm_gemv_rmsnorm_gated_r1(NORM_GATED_PARAMS) {
-    gemv_rmsnorm_gated<1, R1_VECS>(NORM_GATED_ARGS);
-}
+extern "C" __global__ void xlstm_gemv_rmsnorm_gated_r1(NORM_GATED_PARAMS) { gemv_rmsnorm_gated<1, R1_VECS>(NORM_GATED_ARGS); }
 
 // ---------------------------------------------------------------------------------------------------------------
 // y = (x·Wᵀ + b) + residual (y may alias residual: each element is read and written by the same lane).

@@ -265,9 +265,6 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
      * A decode kernel with a prologue for {@code rows} of {@code inF}: the batch-1 build ("_r1": 4 weight vectors in
      * flight per lane, so in ≤ 1024 in the pass issued before the prologue) or the general one.
      */
-    /** Warps per block of xlstm_gemv_rmsnorm_group_r1 (decode.cu's R1_WARPS_GROUP: half the blocks, half the norms). */
-    private static final int R1_GROUP_WARPS = 16;
-
     private CudaKernel prologueKernel(String name, int rows, int inF) {
         return k("decode", rows == 1 && inF <= 1024 ? name + "_r1" : name);
     }
@@ -316,8 +313,7 @@ public final class CudaOps implements Ops, org.xlstm.jvm.backend.GradOps.Paired,
         args[30] = rows;
         args[31] = inF;
         CudaKernel kernel = prologueKernel("xlstm_gemv_rmsnorm_group", rows, inF);
-        int warps = rows == 1 && inF <= 1024 ? R1_GROUP_WARPS : GEMV_WARPS;   // the batch-1 build's wider blocks
-        kernel.launchDependent((total + warps - 1) / warps, 1, 1, warps * 32, 1, 1,
+        kernel.launchDependent((total + GEMV_WARPS - 1) / GEMV_WARPS, 1, 1, GEMV_WARPS * 32, 1, 1,
                 prologueShared(kernel, rows, inF, rmsStatsFloats(rows, inF)), stream, args);
     }
 
