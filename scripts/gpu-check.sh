@@ -4,7 +4,8 @@
 #   scripts/gpu-check.sh package        # here (needs JDK 25 + Maven): builds everything into .gpu/ (about 60 MB; the device carry limit is 64 MiB)
 #   scripts/gpu-check.sh run [OUT]      # there: runs the GPU tests (and, when present, conformance/bench on cuda)
 #
-# With the device tool: package here, then run with carry [".gpu"] and the command `scripts/gpu-check.sh run $OUT`.
+# With the device tool: package here, then run with carry [".gpu"] and the command `scripts/gpu-check.sh run $OUT`
+# (BENCH=0: tests, conformance, generation and training only; add ".ref" to the carry for the official baseline).
 # On CI (no GPU) the same tests are part of ./mvn25 verify and skip with a message.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +38,7 @@ package)
   ./xlstm config recipes/parity.xlstm.kts > "$gpu/parity-model.json"
   cp "$0" "$gpu/gpu-check.sh"   # so a tree without this version of the script can run it: bash .gpu/gpu-check.sh run
   cp "$root/scripts/gpu-quick.sh" "$gpu/"   # ad-hoc test selections, Nsight Compute, single commands
+  cp "$root/scripts/official-baseline.py" "$gpu/"   # the official code timed on the same GPU (needs .ref/, see it)
   du -sh "$gpu"
   ;;
 run)
@@ -90,6 +92,13 @@ run)
     xlstm bench "$root/recipes/bench/xlstm-7-1-125m.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 64 --no-train $b | tee "$out/bench-125m-7-1.json"
     xlstm bench "$root/recipes/bench/xlstm-7-1-125m.json" --device cuda-bf16 --batch 2 --seq 2048 --gen-tokens 4 \
       --runs 3 --warmup 1 --warmup-seconds 0 --json | tee "$out/bench-125m-7-1-train-2x2048.json"
+    # the official code on the same GPU, when its sources are carried in .ref/ (scripts/official-baseline.py)
+    if [ -d "$root/.ref/xlstm/xlstm" ] && [ -d "$root/.ref/mlstm_kernels/mlstm_kernels" ] \
+        && python3 -c "import torch, triton" 2>/dev/null; then
+      echo "== official PyTorch + Triton (xlstm_large, mlstm_kernels) on the same GPU"
+      python3 "$gpu/official-baseline.py" --xlstm-src "$root/.ref/xlstm" --kernels-src "$root/.ref/mlstm_kernels" \
+        2>&1 | tee "$out/official-baseline.jsonl" | grep '^{' || true
+    fi
     # where a training step's time goes (second pass, each operation waited for)
     xlstm bench "$root/recipes/bench/xlstm-7b-arch-d768.json" --device cuda-bf16 --batch 8 --seq 2048 --gen-tokens 4 \
       --runs 2 --warmup 1 --warmup-seconds 0 --profile > "$out/profile-7b-d768.txt" 2>&1 || true

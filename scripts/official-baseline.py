@@ -6,9 +6,14 @@ decode at batch 1 and 16 -- eager, as the official `generate` runs it, and with 
 
 Needs torch with CUDA, triton, einops, and the two official packages: installed (`pip install xlstm mlstm_kernels`)
 or as source trees named by --xlstm-src / --kernels-src (the checkouts' top folders). Nothing of the official code
-is part of this repository. Prints one JSON object per measurement.
+is part of this repository: put the checkouts in the git-ignored .ref/ (`git clone https://github.com/NX-AI/xlstm
+.ref/xlstm`, the same for NX-AI/mlstm_kernels into .ref/mlstm_kernels); `scripts/gpu-check.sh run` runs this script
+when they are there. Prints one JSON object per measurement.
 
     python3 scripts/official-baseline.py --xlstm-src .ref/xlstm --kernels-src .ref/mlstm_kernels
+
+The default chunkwise kernel is the official config's, "chunkwise--triton_limit_chunk"; "chunkwise--triton_xl_chunk"
+made Triton's compiler abort (an LLVM assertion) with PyTorch 2.11 on an H200, 2026-12-04.
 """
 import argparse
 import json
@@ -140,7 +145,7 @@ def main():
     p.add_argument("--gen-tokens", type=int, default=256)
     p.add_argument("--decode-batches", type=int, nargs="+", default=[1, 16])
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--chunkwise-kernel", default="chunkwise--triton_xl_chunk")
+    p.add_argument("--chunkwise-kernel", default="chunkwise--triton_limit_chunk")
     p.add_argument("--step-kernel", default="triton", choices=["triton", "native"])
     p.add_argument("--skip-train", action="store_true")
     args = p.parse_args()
