@@ -83,24 +83,20 @@ public final class AdamW {
 
     /**
      * One update with this learning rate done elsewhere (where the parameters live, {@link ResidentTraining}):
-     * counts the step and hands out, per parameter in list order, the float scalars {@link #step} would use, to
-     * {@code update(index, decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps)}.
+     * counts the step and returns the float scalars {@link #step} would use (the decays in parameter list order).
      */
-    void stepElsewhere(double lr, ScalarUpdate update) {
+    Scalars stepElsewhere(double lr) {
         steps++;
         double bc1 = 1 - Math.pow(beta1, steps);
         double bc2 = 1 - Math.pow(beta2, steps);
-        float stepSize = (float) (lr / bc1);
-        float bc2Sqrt = (float) Math.sqrt(bc2);
-        for (int i = 0; i < parameters.size(); i++)
-            update.apply(i, (float) (1 - lr * weightDecay[i]), (float) beta1, (float) (1 - beta1), (float) beta2,
-                    (float) (1 - beta2), stepSize, bc2Sqrt, (float) eps);
+        float[] decay = new float[parameters.size()];
+        for (int i = 0; i < decay.length; i++) decay[i] = (float) (1 - lr * weightDecay[i]);
+        return new Scalars(decay, (float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2),
+                (float) (lr / bc1), (float) Math.sqrt(bc2), (float) eps);
     }
 
-    /** The per-parameter scalars of one AdamW update. */
-    interface ScalarUpdate {
-        void apply(int index, float decay, float b1, float omb1, float b2, float omb2, float stepSize, float bc2Sqrt, float eps);
-    }
+    /** The scalars of one AdamW update: each parameter's decay factor, the rest shared by all parameters. */
+    record Scalars(float[] decay, float b1, float omb1, float b2, float omb2, float stepSize, float bc2Sqrt, float eps) {}
 
     /** One update of every parameter from its current gradient, with this learning rate. */
     public void step(double lr) {

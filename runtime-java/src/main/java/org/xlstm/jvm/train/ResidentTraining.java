@@ -96,15 +96,9 @@ public final class ResidentTraining implements TrainableModel, ResidentParameter
     @Override
     public void adamwStep(AdamW opt, double lr) {
         checkOptimizer(opt);
-        // the per-parameter scalars first, then one update of all parameters (one launch on a GPU)
-        float[] decays = new float[values.size()], shared = new float[7];
-        opt.stepElsewhere(lr, (i, decay, b1, omb1, b2, omb2, stepSize, bc2Sqrt, eps) -> {
-            decays[i] = decay;
-            shared[0] = b1; shared[1] = omb1; shared[2] = b2; shared[3] = omb2;
-            shared[4] = stepSize; shared[5] = bc2Sqrt; shared[6] = eps;
-        });
-        grad.adamwEach(values, grads, expAvg, expAvgSq, decays, shared[0], shared[1], shared[2], shared[3], shared[4],
-                shared[5], shared[6]);
+        AdamW.Scalars a = opt.stepElsewhere(lr);   // one update of all parameters: one launch on a GPU
+        grad.adamwEach(values, grads, expAvg, expAvgSq, a.decay(), a.b1(), a.omb1(), a.b2(), a.omb2(), a.stepSize(),
+                a.bc2Sqrt(), a.eps());
         for (Tensor v : values) v.markModified();
     }
 

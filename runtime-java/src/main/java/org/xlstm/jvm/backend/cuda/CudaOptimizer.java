@@ -84,10 +84,14 @@ final class CudaOptimizer {
     }
 
     /** x *= c for every tensor, in one launch. */
-    void scaleEach(List<Tensor> xs, float c) { launchEach("xlstm_scale_each_f32", xs, null, null, null, same(xs, c), CudaOptimizer::chunks); }
+    void scaleEach(List<Tensor> xs, float c) {
+        launchEach("xlstm_scale_each_f32", xs, null, null, null, same(xs, c), CudaOptimizer::chunks);
+    }
 
     /** x = value for every tensor, in one launch. */
-    void fillEach(List<Tensor> xs, float value) { launchEach("xlstm_fill_each_f32", xs, null, null, null, same(xs, value), CudaOptimizer::chunks); }
+    void fillEach(List<Tensor> xs, float value) {
+        launchEach("xlstm_fill_each_f32", xs, null, null, null, same(xs, value), CudaOptimizer::chunks);
+    }
 
     private static int chunks(Tensor x) { return (int) ((x.size() + EACH_CHUNK - 1) / EACH_CHUNK); }
 
