@@ -41,6 +41,19 @@ class OpProfileTest {
     }
 
     @Test
+    void copiesAreListedPerShapeAndDirection() {
+        OpProfile profile = new OpProfile();
+        Ops profiled = OpProfile.wrap(new CpuOps(), profile);
+        try (Arena a = Arena.ofConfined()) {
+            Tensor x = Tensor.allocate(a, 2, 3), y = Tensor.allocate(a, 2, 3);
+            x.set(4, 7f);
+            profiled.copy(x, y);
+            assertEquals(7f, y.get(4));
+        }
+        assertEquals(java.util.Set.of("copy [2, 3] host → host"), profile.snapshot().keySet());
+    }
+
+    @Test
     void permuteDefaultIsTorchPermute() {
         try (Arena a = Arena.ofConfined()) {
             Tensor x = Tensor.allocate(a, 2, 3, 4);
